@@ -1,0 +1,210 @@
+"""Config models, TOML loading and precedence (CLI flag > environment > config file > defaults).
+
+Secrets never live here: the API key is read from the environment by :func:`api_key_from_env`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DigestConfig(_Strict):
+    title: str = "CV 论文日报"
+    output_dir: Path = Path("digests")
+    deep_dives: Annotated[int, Field(ge=0, le=50)] = 5
+    timezone: str = "Asia/Shanghai"
+    #: papers scoring below this get no deep dive (they are still listed)
+    min_score: Annotated[float, Field(ge=0, le=100)] = 30.0
+    #: how many ranked papers the digest lists after the deep dives (the sidecar keeps all)
+    max_listed: Annotated[int, Field(ge=0, le=10000)] = 30
+    #: built-in template: "classic" (deep dives first) or "footnotes" (summary table with footnotes)
+    template: str = "classic"
+    #: a folder with the user's own templates; a file there overrides the built-in one of the same name
+    template_dir: Path | None = None
+    #: papers featured in a digest of the last N days are not featured again (0 turns this off)
+    dedup_days: Annotated[int, Field(ge=0, le=365)] = 7
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class ProfileConfig(_Strict):
+    description: str = ""
+    #: phrase -> weight; a phrase may list variants separated by "|", e.g. "super-resolution|super resolution|SR"
+    keywords: dict[str, Annotated[float, Field(ge=-10, le=10)]] = Field(default_factory=dict)
+    exclude: list[str] = Field(default_factory=list)
+    #: author names whose papers get a boost
+    authors: list[str] = Field(default_factory=list)
+    #: arXiv ids of papers the researcher loved (used by the similarity stage)
+    liked: list[str] = Field(default_factory=list)
+
+
+class HuggingFaceConfig(_Strict):
+    enabled: bool = True
+    endpoint: str = "https://huggingface.co"
+    limit: Annotated[int, Field(ge=1, le=500)] = 100
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+
+class ArxivConfig(_Strict):
+    enabled: bool = True
+    categories: list[str] = Field(default_factory=lambda: ["cs.CV"])
+    api_url: str = "https://export.arxiv.org/api/query"
+    rss_url: str = "https://rss.arxiv.org/rss"
+    #: arXiv terms of use: "make no more than one request every three seconds"
+    delay_seconds: Annotated[float, Field(ge=0, le=120)] = 3.0
+    #: "auto" uses RSS for today's announcement and the export API for past days
+    mode: Literal["auto", "api", "rss"] = "auto"
+    page_size: Annotated[int, Field(ge=1, le=2000)] = 200
+    include_cross_lists: bool = True
+    include_replacements: bool = False
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+
+    @field_validator("categories")
+    @classmethod
+    def _non_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("list at least one arXiv category, e.g. ['cs.CV']")
+        return value
+
+
+class SourcesConfig(_Strict):
+    huggingface: HuggingFaceConfig = Field(default_factory=HuggingFaceConfig)
+    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
+
+
+class LLMConfig(_Strict):
+    enabled: bool = True
+    model: str = "gemini-2.5-flash"
+    fallback_models: list[str] = Field(default_factory=list)
+    requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 5
+    window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    max_output_tokens: Annotated[int, Field(ge=256, le=65536)] = 4096
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 120.0
+    #: attempts for transient errors (5xx, timeouts), including the first
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
+    #: give up retrying one request after this many seconds in total
+    max_retry_seconds: Annotated[float, Field(ge=0, le=3600)] = 300.0
+    #: requests in flight at once, never beyond the limiter's allowance
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 2
+    #: base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL in the environment overrides it
+    base_url: str | None = None
+
+
+class ScoringConfig(_Strict):
+    #: re-rank the top candidates with one batched LLM request (off by default; costs quota)
+    llm_rerank: bool = False
+    rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
+    #: blend Gemini embedding similarity to the profile into the score (off by default; costs quota)
+    embeddings: bool = False
+    embedding_model: str = "gemini-embedding-001"
+
+
+class CacheConfig(_Strict):
+    #: analysis cache and raw responses; relative paths are relative to the config file
+    dir: Path = Path(".paper-digest-cache")
+
+
+class Config(_Strict):
+    digest: DigestConfig = Field(default_factory=DigestConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    sources: SourcesConfig = Field(default_factory=SourcesConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    scoring: ScoringConfig = Field(default_factory=ScoringConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
+
+
+def format_validation_error(error: ValidationError) -> list[str]:
+    """One line per invalid field: ``llm.requests_per_day: Input should be greater than or equal to 1 (got 0)``."""
+    lines = []
+    for item in error.errors():
+        where = _field_path(tuple(item["loc"]))
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key")
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        got = item.get("input")
+        shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+        lines.append(f"{where}: {message}{shown}")
+    return lines
+
+
+def parse_config(data: Mapping[str, object], *, origin: str = "config") -> Config:
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = format_validation_error(exc)
+        raise ConfigError(f"{origin}: {problems[0]}", problems=problems) from None
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, validate and resolve a TOML config file. Relative paths become relative to the file's folder."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (copy config.example.toml to start)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.__class__.__name__}") from None
+    config = parse_config(data, origin=str(path))
+    return resolve(config, base_dir=path.resolve().parent, env=os.environ if env is None else env)
+
+
+def resolve(config: Config, *, base_dir: Path, env: Mapping[str, str]) -> Config:
+    """Apply environment overrides and anchor relative paths. The one place precedence is decided
+    (CLI flags are applied by the caller on the result)."""
+    updates: dict[str, object] = {}
+    digest = config.digest
+    out = digest.output_dir if digest.output_dir.is_absolute() else base_dir / digest.output_dir
+    tdir = digest.template_dir
+    if tdir is not None and not tdir.is_absolute():
+        tdir = base_dir / tdir
+    updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir})
+    cache_dir = config.cache.dir if config.cache.dir.is_absolute() else base_dir / config.cache.dir
+    updates["cache"] = config.cache.model_copy(update={"dir": cache_dir})
+    hf = config.sources.huggingface
+    if env.get("HF_ENDPOINT"):
+        hf = hf.model_copy(update={"endpoint": env["HF_ENDPOINT"]})
+    updates["sources"] = config.sources.model_copy(update={"huggingface": hf})
+    llm = config.llm
+    if env.get("GOOGLE_GEMINI_BASE_URL"):
+        llm = llm.model_copy(update={"base_url": env["GOOGLE_GEMINI_BASE_URL"]})
+    updates["llm"] = llm
+    return config.model_copy(update=updates)
+
+
+def api_key_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """The Gemini API key from the environment (GEMINI_API_KEY first, then GOOGLE_API_KEY), or None."""
+    source = os.environ if env is None else env
+    for name in API_KEY_VARIABLES:
+        value = source.get(name, "").strip()
+        if value:
+            return value
+    return None

@@ -1,0 +1,75 @@
+"""One exception hierarchy for the whole package. Only ``cli.py`` turns these into messages and exit codes.
+
+Messages are one line, safe to show: they never contain an API key or a raw response body.
+"""
+
+from __future__ import annotations
+
+
+class PaperDigestError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(PaperDigestError):
+    """Bad command-line input (a malformed date, conflicting flags)."""
+
+    exit_code = 2
+
+
+class ConfigError(PaperDigestError):
+    """The config file is missing, unreadable or invalid. ``problems`` holds one line per field."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or []
+
+
+class SourceError(PaperDigestError):
+    """A source could not be fetched (after retries)."""
+
+    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.status = status
+
+
+class ParseError(PaperDigestError):
+    """A payload could not be parsed at all (individual bad items are skipped, not raised)."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class AnalysisError(PaperDigestError):
+    """The LLM stage failed in a way that concerns the whole stage (e.g. a rejected API key)."""
+
+    def __init__(self, message: str, *, model: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.model = model
+        self.status = status
+
+
+class QuotaExhaustedError(AnalysisError):
+    """A model's quota for the day is spent: no further request to it today."""
+
+
+class RenderError(PaperDigestError):
+    """A template failed to load or render. Names the template and line when known."""
+
+    def __init__(self, message: str, *, template: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.template = template
+        self.line = line
+
+
+class StoreError(PaperDigestError):
+    """Writing outputs or cache failed (unwritable folder, disk full)."""
+
+
+class LockedError(StoreError):
+    """Another run holds the output folder's lock."""

@@ -1,0 +1,252 @@
+"""Data models shared by every stage. Pure data: nothing here touches the network or the disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Version of the JSON sidecar layout. Bump the major part on breaking changes.
+SIDECAR_SCHEMA_VERSION = "1.0"
+
+_NEW_ID = re.compile(r"^(?P<base>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$")
+_OLD_ID = re.compile(r"^(?P<base>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
+    """Split an arXiv id (new style ``2606.13681v2`` or old style ``astro-ph/0601001v1``)
+    into ``(id without version, version or None)``. Accepts abs/pdf URLs too.
+    Returns None for anything that is not an arXiv id."""
+    text = raw.strip()
+    for prefix in ("arxiv.org/abs/", "arxiv.org/pdf/"):
+        pos = text.find(prefix)
+        if pos != -1:
+            text = text[pos + len(prefix) :]
+    if text.lower().startswith("arxiv:"):
+        text = text[6:]
+    text = text.removesuffix(".pdf").strip("/")
+    for pattern in (_NEW_ID, _OLD_ID):
+        match = pattern.match(text)
+        if match:
+            version = match.group("v")
+            return match.group("base"), int(version) if version else None
+    return None
+
+
+class Source(StrEnum):
+    HUGGINGFACE = "huggingface"
+    ARXIV = "arxiv"
+
+
+class HFSignals(BaseModel):
+    """What HuggingFace Daily Papers knows about a paper."""
+
+    model_config = ConfigDict(frozen=True)
+
+    upvotes: int = 0
+    num_comments: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    organization: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] = Field(default_factory=list)
+    submitted_on_daily_at: dt.datetime | None = None
+
+
+class ArxivSignals(BaseModel):
+    """What the arXiv listing knows about a paper."""
+
+    model_config = ConfigDict(frozen=True)
+
+    primary_category: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    #: "new", "cross", "replace", "replace-cross" as arXiv announces it, or None if unknown
+    announce_type: str | None = None
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+
+
+class Paper(BaseModel):
+    """One candidate paper, possibly seen by several sources."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="arXiv id without version, e.g. 2606.13681 or astro-ph/0601001")
+    version: int | None = Field(default=None, description="arXiv version number if known")
+    title: str
+    abstract: str = ""
+    authors: list[str] = Field(default_factory=list)
+    published: dt.datetime | None = None
+    updated: dt.datetime | None = None
+    sources: list[Source] = Field(default_factory=list)
+    hf: HFSignals | None = None
+    arxiv: ArxivSignals | None = None
+
+    @property
+    def versioned_id(self) -> str:
+        return f"{self.id}v{self.version}" if self.version else self.id
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def hf_url(self) -> str | None:
+        return f"https://huggingface.co/papers/{self.id}" if self.hf is not None else None
+
+
+class ScoreReason(BaseModel):
+    """One contribution to a score, so that every score explains itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str = Field(description="keyword | description | author | liked | prior | exclude | llm")
+    detail: str = Field(description="what matched and where, e.g. 'super-resolution in title'")
+    points: float = Field(description="signed contribution on the 0-100 scale (approximate)")
+
+
+class ScoredPaper(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    paper: Paper
+    score: float = Field(ge=0, le=100)
+    reasons: list[ScoreReason] = Field(default_factory=list)
+
+
+class AnalysisStatus(StrEnum):
+    DONE = "done"
+    PENDING = "pending"  # not attempted or cut short (quota, no key); the next run completes it
+    FAILED = "failed"  # attempted, no usable answer (truncated, schema mismatch, error)
+    BLOCKED = "blocked"  # refused by the model's safety filters or an empty candidate
+    SKIPPED = "skipped"  # not selected for a deep dive
+
+
+class DeepDive(BaseModel):
+    """The structured Chinese analysis of one paper. This is also the LLM response schema."""
+
+    title_zh: str = Field(description="论文标题的中文翻译")
+    one_sentence: str = Field(description="一句话总结（中文）")
+    innovations: list[str] = Field(description="核心创新点，每条一句")
+    technical_details: list[str] = Field(description="技术细节，每条一句")
+    inspiration: list[str] = Field(description="对我的启发：与研究者方向的具体联系")
+    limitations: list[str] = Field(description="潜在缺陷：针对该方法的具体问题")
+
+
+class Analysis(BaseModel):
+    """The outcome of analysing one paper, whatever it was."""
+
+    status: AnalysisStatus
+    deep_dive: DeepDive | None = None
+    model: str | None = None
+    #: machine-readable reason code, e.g. "quota_daily", "no_api_key", "max_tokens", "schema", "http_403"
+    reason: str | None = None
+    #: one calm Chinese sentence for the reader; never an error body
+    message: str | None = None
+    cached: bool = False
+
+
+class LLMLedger(BaseModel):
+    """What the analysis stage spent."""
+
+    requests_by_model: dict[str, int] = Field(default_factory=dict)
+    retries: int = 0
+    rate_limited_minute: int = 0
+    rate_limited_day: int = 0
+    server_errors: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_hits: int = 0
+
+    @property
+    def requests(self) -> int:
+        return sum(self.requests_by_model.values())
+
+
+class SourceStatus(StrEnum):
+    OK = "ok"
+    EMPTY = "empty"  # the source answered with no papers for that day
+    NO_ANNOUNCEMENT = "no_announcement"  # nothing is announced that day (weekend, holiday)
+    FAILED = "failed"
+    DISABLED = "disabled"
+
+
+class SourceReport(BaseModel):
+    source: Source
+    status: SourceStatus
+    count: int = 0
+    skipped_items: int = 0
+    requests: int = 0
+    #: one plain Chinese sentence for the digest when status is not ok
+    message: str | None = None
+    #: short machine-readable detail (e.g. "HTTP 503 after 4 attempts"); never a response body
+    detail: str | None = None
+
+
+class FetchResult(BaseModel):
+    """What one source produced for a day."""
+
+    papers: list[Paper] = Field(default_factory=list)
+    report: SourceReport
+
+
+class DigestPaper(BaseModel):
+    """One ranked candidate as it appears in the digest and the JSON sidecar."""
+
+    rank: int
+    id: str
+    version: int | None = None
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    abstract: str = ""
+    score: float
+    score_reasons: list[ScoreReason] = Field(default_factory=list)
+    sources: list[Source]
+    links: dict[str, str] = Field(default_factory=dict)
+    hf: HFSignals | None = None
+    arxiv: ArxivSignals | None = None
+    deep_dive: bool
+    analysis_status: AnalysisStatus
+    analysis: DeepDive | None = None
+    analysis_message: str | None = None
+    model: str | None = None
+    #: True when an earlier version of this paper was featured recently
+    is_update: bool = False
+
+
+class RunStats(BaseModel):
+    candidates_by_source: dict[str, int] = Field(default_factory=dict)
+    candidates: int = 0
+    above_threshold: int = 0
+    deep_dives_done: int = 0
+    llm_requests: int = 0
+    llm: LLMLedger = Field(default_factory=LLMLedger)
+
+
+class Digest(BaseModel):
+    """Everything a day's digest says. Rendered to Markdown and dumped as the JSON sidecar."""
+
+    schema_version: str = SIDECAR_SCHEMA_VERSION
+    date: dt.date
+    title: str
+    papers: list[DigestPaper] = Field(default_factory=list)
+    sources: list[SourceReport] = Field(default_factory=list)
+    #: plain Chinese sentences about what is missing and why
+    notices: list[str] = Field(default_factory=list)
+    stats: RunStats = Field(default_factory=RunStats)
+    min_score: float = 0.0
+
+    @property
+    def featured(self) -> list[DigestPaper]:
+        return [p for p in self.papers if p.deep_dive]
+
+    @property
+    def others(self) -> list[DigestPaper]:
+        return [p for p in self.papers if not p.deep_dive]

@@ -1,0 +1,154 @@
+"""Disk I/O at the edge: atomic writes, the output folder lock, reading earlier digests.
+
+Every file this package writes goes through :func:`atomic_write_bytes`: a temporary file in the same folder,
+fsync, then ``os.replace``. A run killed halfway leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import LockedError, StoreError
+from .models import Digest
+
+logger = logging.getLogger(__name__)
+
+LOCK_NAME = ".paper-digest.lock"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temp file + fsync + rename)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot write to {path.parent}: {exc.strerror or exc.__class__.__name__}") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {path}: {exc.strerror or exc.__class__.__name__}") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def read_json(path: Path) -> object | None:
+    """Read a JSON file; None when missing or corrupt (a corrupt file is logged, never fatal)."""
+    try:
+        return json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        logger.warning("ignoring unreadable %s: %s", path, exc.__class__.__name__)
+        return None
+
+
+def check_writable(folder: Path) -> None:
+    """Fail early, before any network work, when the output folder cannot be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".probe.", dir=folder)
+        os.close(fd)
+        os.unlink(name)
+    except OSError as exc:
+        raise StoreError(
+            f"output folder {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
+        ) from None
+
+
+@contextlib.contextmanager
+def output_lock(folder: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the output folder for the duration of a run.
+
+    Uses ``O_CREAT | O_EXCL`` on a lock file holding the owner's pid. A lock left by a process that no
+    longer exists is taken over.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = folder / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _stale(lock):
+                logger.warning("removing stale lock %s", lock)
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+                continue
+            raise LockedError(
+                f"another paper-digest run is using {folder} (lock file {lock}); wait for it to finish"
+            ) from None
+        except OSError as exc:
+            raise StoreError(f"cannot lock {folder}: {exc.strerror or exc.__class__.__name__}") from None
+        with os.fdopen(fd, "w") as handle:
+            handle.write(str(os.getpid()))
+        try:
+            yield
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                lock.unlink()
+        return
+    raise LockedError(f"cannot take the lock {lock}")
+
+
+def _stale(lock: Path) -> bool:
+    try:
+        pid = int(lock.read_text().strip() or "0")
+    except (OSError, ValueError):
+        return False
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def digest_paths(folder: Path, day: dt.date) -> tuple[Path, Path]:
+    """The Markdown digest and its JSON sidecar for a day."""
+    return folder / f"{day.isoformat()}.md", folder / f"{day.isoformat()}.json"
+
+
+def load_digest(path: Path) -> Digest | None:
+    """Load a JSON sidecar back into a Digest; None when missing, corrupt or of another schema."""
+    data = read_json(path)
+    if data is None:
+        return None
+    try:
+        return Digest.model_validate(data)
+    except ValidationError:
+        logger.warning("ignoring sidecar %s: does not match the current schema", path)
+        return None
+
+
+def list_digests(folder: Path) -> list[Digest]:
+    """All digests in a folder (from their sidecars), newest first."""
+    found = []
+    for path in sorted(folder.glob("????-??-??.json"), reverse=True):
+        digest = load_digest(path)
+        if digest is not None:
+            found.append(digest)
+    return found
