@@ -216,6 +216,8 @@ class DigestPaper(BaseModel):
     analysis_status: AnalysisStatus
     analysis: DeepDive | None = None
     analysis_message: str | None = None
+    #: precise machine-readable reason when not done, e.g. "quota_daily", "no_api_key", "max_tokens"
+    analysis_reason: str | None = None
     model: str | None = None
     #: True when an earlier version of this paper was featured recently
     is_update: bool = False
