@@ -1,0 +1,251 @@
+"""Pure assembly of a day's Digest from the stages' outputs, and the rules that compare two digests.
+
+Nothing here does I/O: the pipeline passes in what it fetched, scored, analysed and what earlier digests say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from .models import (
+    Analysis,
+    AnalysisStatus,
+    Digest,
+    DigestPaper,
+    LLMLedger,
+    Paper,
+    RunStats,
+    ScoredPaper,
+    Source,
+    SourceReport,
+    SourceStatus,
+)
+
+SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
+
+#: Calm Chinese sentences for analyses that did not happen. Raw errors never reach the reader.
+MSG_NO_LLM = "本次运行未启用 LLM 分析，深度解读从略。"
+MSG_NOT_SELECTED = "未入选深度解读。"
+
+
+@dataclass(frozen=True)
+class FeaturedBefore:
+    """A paper featured in an earlier digest: its version and the digest date."""
+
+    version: int | None
+    day: dt.date
+
+
+def featured_history(digests: Sequence[Digest], day: dt.date, days: int) -> dict[str, FeaturedBefore]:
+    """Papers that had a finished deep dive in a digest of the ``days`` days before ``day``."""
+    if days <= 0:
+        return {}
+    start = day - dt.timedelta(days=days)
+    seen: dict[str, FeaturedBefore] = {}
+    for digest in sorted(digests, key=lambda d: d.date):
+        if not start <= digest.date < day:
+            continue
+        for paper in digest.papers:
+            if paper.deep_dive and paper.analysis_status is AnalysisStatus.DONE:
+                seen[paper.id] = FeaturedBefore(paper.version, digest.date)
+    return seen
+
+
+def is_update(paper: Paper, before: FeaturedBefore) -> bool:
+    return paper.version is not None and before.version is not None and paper.version > before.version
+
+
+def select_deep_dives(
+    ranked: Sequence[ScoredPaper],
+    *,
+    count: int,
+    min_score: float,
+    history: Mapping[str, FeaturedBefore],
+) -> list[ScoredPaper]:
+    """The top ``count`` papers at or above ``min_score`` that were not featured recently."""
+    chosen: list[ScoredPaper] = []
+    for scored in ranked:
+        if len(chosen) >= count or scored.score < min_score:
+            break
+        if scored.paper.id in history:
+            continue
+        chosen.append(scored)
+    return chosen
+
+
+def paper_links(paper: Paper) -> dict[str, str]:
+    links = {"abs": paper.abs_url, "pdf": paper.pdf_url}
+    if paper.hf_url:
+        links["hf"] = paper.hf_url
+    if paper.hf is not None:
+        if paper.hf.github_repo:
+            links["code"] = paper.hf.github_repo
+        if paper.hf.project_page:
+            links["project"] = paper.hf.project_page
+    return links
+
+
+def build_digest(
+    *,
+    day: dt.date,
+    title: str,
+    ranked: Sequence[ScoredPaper],
+    selected: Sequence[ScoredPaper],
+    analyses: Mapping[str, Analysis],
+    reports: Sequence[SourceReport],
+    ledger: LLMLedger,
+    history: Mapping[str, FeaturedBefore],
+    min_score: float,
+    llm_notice: str | None = None,
+) -> Digest:
+    """Assemble the Digest: ranked papers with their analyses, source reports and plain Chinese notices."""
+    selected_ids = {s.paper.id for s in selected}
+    papers: list[DigestPaper] = []
+    for rank, scored in enumerate(ranked, start=1):
+        paper = scored.paper
+        chosen = paper.id in selected_ids
+        analysis = analyses.get(paper.id) if chosen else None
+        if chosen and analysis is None:
+            analysis = Analysis(status=AnalysisStatus.PENDING, reason="not_analysed", message=MSG_NO_LLM)
+        before = history.get(paper.id)
+        papers.append(
+            DigestPaper(
+                rank=rank,
+                id=paper.id,
+                version=paper.version,
+                title=paper.title,
+                authors=list(paper.authors),
+                abstract=paper.abstract,
+                score=round(scored.score, 1),
+                score_reasons=list(scored.reasons),
+                sources=list(paper.sources),
+                links=paper_links(paper),
+                hf=paper.hf,
+                arxiv=paper.arxiv,
+                deep_dive=chosen,
+                analysis_status=analysis.status if analysis else AnalysisStatus.SKIPPED,
+                analysis=analysis.deep_dive if analysis else None,
+                analysis_message=analysis.message if analysis else None,
+                analysis_reason=analysis.reason if analysis else None,
+                model=analysis.model if analysis else None,
+                is_update=before is not None and is_update(paper, before),
+            )
+        )
+    counts = {r.source.value: r.count for r in reports}
+    stats = RunStats(
+        candidates_by_source=counts,
+        candidates=len(papers),
+        above_threshold=sum(1 for s in ranked if s.score >= min_score),
+        deep_dives_done=sum(1 for p in papers if p.analysis_status is AnalysisStatus.DONE),
+        llm_requests=ledger.requests,
+        llm=ledger,
+    )
+    digest = Digest(
+        date=day,
+        title=title,
+        papers=papers,
+        sources=list(reports),
+        stats=stats,
+        min_score=min_score,
+    )
+    return digest.model_copy(update={"notices": notices_for(digest, llm_notice=llm_notice)})
+
+
+def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
+    """Plain Chinese sentences that say what is missing and why. Three different empty-day causes
+    (nothing announced, a source failed, everything below the threshold) get three different messages."""
+    notices: list[str] = []
+    for report in digest.sources:
+        name = SOURCE_NAMES[report.source]
+        if report.status is SourceStatus.FAILED:
+            notices.append(report.message or f"{name} 今日数据获取失败，本期不含该来源的论文。")
+        elif report.status in (SourceStatus.NO_ANNOUNCEMENT, SourceStatus.EMPTY):
+            notices.append(report.message or f"{name} 今日没有新论文。")
+        elif report.skipped_items:
+            notices.append(f"{name} 有 {report.skipped_items} 条记录格式异常，已跳过。")
+    if not digest.papers:
+        notices.append("今日没有可排序的候选论文。")
+        return notices
+    if digest.stats.above_threshold == 0:
+        notices.append(
+            f"今日共 {len(digest.papers)} 篇候选论文，但没有一篇达到相关度阈值（{digest.min_score:g} 分），"
+            "因此没有深度解读；排序列表仍在下方。"
+        )
+    if llm_notice:
+        notices.append(llm_notice)
+    pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
+    failed = [p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)]
+    if pending and not llm_notice:
+        notices.append(f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。")
+    if failed:
+        notices.append(f"{len(failed)} 篇论文的深度解读未能生成，详见各条目说明。")
+    updates = [p for p in digest.papers if p.is_update]
+    if updates:
+        notices.append(f"{len(updates)} 篇论文是近期已解读论文的新版本，已标注为更新。")
+    return notices
+
+
+def quality(digest: Digest) -> tuple[int, int, int]:
+    """How good a digest is, for the rerun rule: sources that answered, finished deep dives, papers."""
+    answered = sum(1 for r in digest.sources if r.status is not SourceStatus.FAILED)
+    return answered, digest.stats.deep_dives_done, len(digest.papers)
+
+
+def carry_over(new: Digest, old: Digest) -> Digest:
+    """Keep finished deep dives from an earlier digest of the same day where the new run has none.
+
+    A rerun cut short by the quota, or made without a key, must not lose analyses that already exist.
+    """
+    done_before = {
+        p.id: p for p in old.papers if p.analysis_status is AnalysisStatus.DONE and p.analysis is not None
+    }
+    if not done_before:
+        return new
+    papers = []
+    changed = False
+    for paper in new.papers:
+        earlier = done_before.get(paper.id)
+        if paper.deep_dive and paper.analysis_status is not AnalysisStatus.DONE and earlier is not None:
+            paper = paper.model_copy(
+                update={
+                    "analysis_status": AnalysisStatus.DONE,
+                    "analysis": earlier.analysis,
+                    "analysis_message": None,
+                    "analysis_reason": None,
+                    "model": earlier.model,
+                }
+            )
+            changed = True
+        papers.append(paper)
+    if not changed:
+        return new
+    done = sum(1 for p in papers if p.analysis_status is AnalysisStatus.DONE)
+    stats = new.stats.model_copy(update={"deep_dives_done": done})
+    merged = new.model_copy(update={"papers": papers, "stats": stats})
+    return merged.model_copy(update={"notices": _renotice(merged, new)})
+
+
+def _renotice(merged: Digest, new: Digest) -> list[str]:
+    """Recount the pending-analysis notice after a merge."""
+    pending = sum(1 for p in merged.featured if p.analysis_status is AnalysisStatus.PENDING)
+    kept = [n for n in new.notices if "尚未完成" not in n]
+    if pending:
+        kept.append(f"{pending} 篇深度解读尚未完成，将在下次运行时补全。")
+    return kept
+
+
+def is_complete(digest: Digest) -> bool:
+    """A day needs no rerun: every source answered and every selected deep dive is finished or final."""
+    if any(r.status is SourceStatus.FAILED for r in digest.sources):
+        return False
+    return all(p.analysis_status is not AnalysisStatus.PENDING for p in digest.featured)
+
+
+def scan_summary(digest: Digest) -> str:
+    """One line for the console: what was scanned and picked."""
+    parts = [f"{SOURCE_NAMES[Source(k)]} {v}" for k, v in sorted(digest.stats.candidates_by_source.items())]
+    done = digest.stats.deep_dives_done
+    picked = len(digest.featured)
+    return f"{len(digest.papers)} candidates ({', '.join(parts) or 'none'}), {done}/{picked} deep dives"

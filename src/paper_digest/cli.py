@@ -1,0 +1,285 @@
+"""The typer app: the only place that prints to the console or exits.
+
+Exit codes: 0 a digest was written (or the day had nothing announced), 1 nothing could be written,
+2 bad usage or config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from . import __version__, pipeline, store
+from .assemble import is_complete, scan_summary
+from .checks import run_checks
+from .config import Config, api_key_from_env, load_config
+from .errors import ConfigError, PaperDigestError, UsageError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+EXIT_CODES_HELP = "Exit codes: 0 digest written (or nothing announced), 1 nothing could be written, 2 bad usage or config."
+
+app = typer.Typer(
+    name="paper-digest",
+    help=f"Daily Chinese digest of new papers, ranked for one researcher.\n\n{EXIT_CODES_HELP}",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+logger = logging.getLogger("paper_digest")
+
+ConfigOption = Annotated[
+    Path, typer.Option("--config", "-c", help="TOML config file (start from config.example.toml).")
+]
+DateOption = Annotated[
+    str | None,
+    typer.Option("--date", "-d", help="Digest date YYYY-MM-DD; default: today in the configured timezone."),
+]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"paper-digest {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Daily Chinese digest of new papers (HuggingFace Daily Papers + arXiv), ranked for one researcher."""
+    _setup_logging(verbose)
+
+
+def _setup_logging(verbose: bool) -> None:
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_paper_digest", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler._paper_digest = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("paper_digest").setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code=code)
+
+
+def _progress(message: str) -> None:
+    typer.echo(f"[paper-digest] {message}", err=True)
+
+
+def _load(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        if len(exc.problems) > 1:
+            typer.echo(f"Error: invalid config {config_path}:", err=True)
+            for line in exc.problems:
+                typer.echo(f"  {line}", err=True)
+            raise typer.Exit(code=EXIT_USAGE) from None
+        _fail(str(exc), EXIT_USAGE)
+
+
+def _today(config: Config) -> dt.date:
+    return dt.datetime.now(zoneinfo.ZoneInfo(config.digest.timezone)).date()
+
+
+def parse_date(text: str, *, option: str = "--date") -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"invalid {option} {text!r}: expected a date like 2026-06-12") from None
+
+
+def _check_date(day: dt.date, today: dt.date, option: str = "--date") -> None:
+    if day > today + dt.timedelta(days=1):
+        raise UsageError(f"{option} {day.isoformat()} is in the future (today is {today.isoformat()})")
+    if day.year < 2020:
+        raise UsageError(f"{option} {day.isoformat()} is too early: HuggingFace Daily Papers start in 2023")
+
+
+def _apply_flags(config: Config, output_dir: Path | None, deep_dives: int | None) -> Config:
+    """CLI flags override everything else (flag > environment > file > defaults)."""
+    digest = config.digest
+    updates: dict[str, object] = {}
+    if output_dir is not None:
+        updates["output_dir"] = output_dir.resolve()
+    if deep_dives is not None:
+        if not 0 <= deep_dives <= 50:
+            raise UsageError(f"--deep-dives {deep_dives}: must be between 0 and 50")
+        updates["deep_dives"] = deep_dives
+    if not updates:
+        return config
+    return config.model_copy(update={"digest": digest.model_copy(update=updates)})
+
+
+def _run_one(config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool) -> pipeline.RunResult:
+    stages = pipeline.build_stages(
+        config,
+        today=today,
+        use_llm=not no_llm,
+        offline=offline,
+        api_key=api_key_from_env(),
+        raw_folder=config.cache.dir / "raw" / day.isoformat(),
+    )
+    if stages.llm_notice == pipeline.MSG_NO_KEY:
+        _progress("no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: writing the ranked digest without deep dives")
+    return pipeline.run_day(config, day, stages, progress=_progress)
+
+
+@app.command()
+def run(
+    config_path: ConfigOption = Path("config.toml"),
+    date: DateOption = None,
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Skip the Gemini deep dives.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Use the raw responses kept from an earlier run; no network.")
+    ] = False,
+    output_dir: Annotated[
+        Path | None, typer.Option("--output-dir", "-o", help="Write digests here instead of digest.output_dir.")
+    ] = None,
+    deep_dives: Annotated[
+        int | None, typer.Option("--deep-dives", "-n", help="How many top papers get a deep dive.")
+    ] = None,
+) -> None:
+    """Fetch, score, analyse and render one day's digest: writes DATE.md and DATE.json.
+
+    Exit codes: 0 digest written (also with parts missing, which the digest names), 1 nothing could be
+    written (every source failed), 2 bad usage or config.
+    """
+    config = _load(config_path)
+    try:
+        config = _apply_flags(config, output_dir, deep_dives)
+        today = _today(config)
+        day = parse_date(date) if date else today
+        _check_date(day, today)
+        result = _run_one(config, day, today, no_llm=no_llm, offline=offline)
+    except PaperDigestError as exc:
+        _fail(str(exc), exc.exit_code)
+    _report(result)
+
+
+def _report(result: pipeline.RunResult) -> None:
+    if result.written:
+        typer.echo(f"{result.markdown_path}")
+        typer.echo(f"{result.json_path}")
+    else:
+        typer.echo(f"{result.markdown_path} (kept: {result.note})")
+    _progress(scan_summary(result.digest))
+
+
+@app.command()
+def backfill(
+    date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    date_to: Annotated[str | None, typer.Option("--to", help="Last day, YYYY-MM-DD; default: today.")] = None,
+    config_path: ConfigOption = Path("config.toml"),
+    no_llm: Annotated[bool, typer.Option("--no-llm", help="Skip the Gemini deep dives.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rerun days that are already complete.")] = False,
+) -> None:
+    """Write the digests of a range of days in turn, sharing the cache.
+
+    Days already complete are skipped. When the Gemini quota for today is spent, backfill stops cleanly
+    (exit 0): the next run continues where it stopped. Exit 1 if some day could not be written.
+    """
+    config = _load(config_path)
+    try:
+        today = _today(config)
+        first = parse_date(date_from, option="--from")
+        last = parse_date(date_to, option="--to") if date_to else today
+        _check_date(last, today, "--to")
+        if first > last:
+            raise UsageError(f"--from {first} is after --to {last}")
+        if (last - first).days > 366:
+            raise UsageError("a backfill covers at most 366 days at once")
+    except PaperDigestError as exc:
+        _fail(str(exc), exc.exit_code)
+    failed: list[str] = []
+    day = first
+    while day <= last:
+        existing = pipeline.digest_status(config, day)
+        if existing is not None and not force and is_complete(existing):
+            _progress(f"{day}: complete, skipped")
+            day += dt.timedelta(days=1)
+            continue
+        _progress(f"{day}: running")
+        try:
+            result = _run_one(config, day, today, no_llm=no_llm, offline=False)
+        except PaperDigestError as exc:
+            if exc.exit_code == EXIT_USAGE:
+                _fail(str(exc), exc.exit_code)
+            typer.echo(f"{day}: not written: {exc}", err=True)
+            failed.append(day.isoformat())
+            day += dt.timedelta(days=1)
+            continue
+        _report(result)
+        if pipeline.quota_spent(result.digest):
+            _progress(f"{day}: Gemini daily quota spent; stopping here, the next run continues from {day}")
+            break
+        day += dt.timedelta(days=1)
+    if failed:
+        _fail(f"{len(failed)} day(s) could not be written: {', '.join(failed)}", EXIT_FAILED)
+
+
+@app.command()
+def check(
+    config_path: ConfigOption = Path("config.toml"),
+    online: Annotated[
+        bool, typer.Option("--online", help="Also reach each configured endpoint once and report.")
+    ] = False,
+) -> None:
+    """Validate the config, tell whether an API key is present (never printing it), and with --online
+    reach each configured endpoint once. Exit 0 when all is well, 1 when an endpoint failed, 2 for a bad config."""
+    config = _load(config_path)
+    results = run_checks(config, api_key=api_key_from_env(), online=online)
+    for item in results:
+        mark = "ok  " if item.ok else ("warn" if item.warning else "FAIL")
+        typer.echo(f"{mark} {item.name}: {item.message}")
+    if any(not r.ok and not r.warning for r in results):
+        raise typer.Exit(code=EXIT_FAILED)
+
+
+@app.command()
+def index(
+    config_path: ConfigOption = Path("config.toml"),
+    feed_url: Annotated[str | None, typer.Option("--feed-url", help="Public URL of feed.xml.")] = None,
+    site_url: Annotated[str | None, typer.Option("--site-url", help="Public URL of the digests folder.")] = None,
+) -> None:
+    """Regenerate the digests folder's README.md (index, newest first) and feed.xml (Atom)."""
+    config = _load(config_path)
+    folder = config.digest.output_dir
+    try:
+        store.check_writable(folder)
+        count = pipeline.write_index(folder, feed_url=feed_url, site_url=site_url)
+    except PaperDigestError as exc:
+        _fail(str(exc), exc.exit_code)
+    typer.echo(f"{folder / 'README.md'} ({count} digests)")
+
+
+def main() -> None:
+    """Console entry point: user errors are one line; an unexpected bug is one line too unless --verbose."""
+    try:
+        app()
+    except Exception as exc:  # a bug: no traceback (locals may hold the key), one line, exit 1
+        if "--verbose" in sys.argv or "-v" in sys.argv:
+            raise
+        typer.echo(
+            f"Error: internal error ({exc.__class__.__name__}); rerun with --verbose for details", err=True
+        )
+        sys.exit(EXIT_FAILED)
