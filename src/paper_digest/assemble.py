@@ -188,9 +188,10 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
 
 
 def quality(digest: Digest) -> tuple[int, int, int]:
-    """How good a digest is, for the rerun rule: sources that answered, finished deep dives, papers."""
-    answered = sum(1 for r in digest.sources if r.status is not SourceStatus.FAILED)
-    return answered, digest.stats.deep_dives_done, len(digest.papers)
+    """How good a digest is, for the rerun rule (higher is better): fewer failed sources first, then
+    finished deep dives, then papers."""
+    failed = sum(1 for r in digest.sources if r.status is SourceStatus.FAILED)
+    return -failed, digest.stats.deep_dives_done, len(digest.papers)
 
 
 def carry_over(new: Digest, old: Digest) -> Digest:

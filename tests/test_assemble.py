@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from paper_digest import assemble
+from paper_digest.models import (
+    Analysis,
+    AnalysisStatus,
+    DeepDive,
+    LLMLedger,
+    Paper,
+    ScoredPaper,
+    Source,
+    SourceReport,
+    SourceStatus,
+)
+
+DAY = dt.date(2026, 6, 12)
+DIVE = DeepDive(
+    title_zh="标题",
+    one_sentence="一句话",
+    innovations=["a"],
+    technical_details=["b"],
+    inspiration=["c"],
+    limitations=["d"],
+)
+
+
+def scored(pid: str, score: float, version: int | None = 1) -> ScoredPaper:
+    paper = Paper(id=pid, version=version, title=f"T {pid}", sources=[Source.ARXIV])
+    return ScoredPaper(paper=paper, score=score)
+
+
+def ok(source: Source, count: int) -> SourceReport:
+    return SourceReport(source=source, status=SourceStatus.OK, count=count)
+
+
+def build(ranked, selected, analyses, reports=None, history=None, llm_notice=None):  # type: ignore[no-untyped-def]
+    return assemble.build_digest(
+        day=DAY,
+        title="T",
+        ranked=ranked,
+        selected=selected,
+        analyses=analyses,
+        reports=reports or [ok(Source.ARXIV, len(ranked))],
+        ledger=LLMLedger(requests_by_model={"m": len(analyses)}),
+        history=history or {},
+        min_score=30,
+        llm_notice=llm_notice,
+    )
+
+
+def test_selection_respects_count_threshold_and_history() -> None:
+    ranked = [scored("1", 90), scored("2", 80), scored("3", 70), scored("4", 20)]
+    history = {"2": assemble.FeaturedBefore(1, DAY - dt.timedelta(days=1))}
+    chosen = assemble.select_deep_dives(ranked, count=5, min_score=30, history=history)
+    assert [s.paper.id for s in chosen] == ["1", "3"]
+    assert [s.paper.id for s in assemble.select_deep_dives(ranked, count=1, min_score=30, history={})] == ["1"]
+
+
+def test_digest_records_status_and_update_flag() -> None:
+    ranked = [scored("1", 90), scored("2", 80, version=3)]
+    history = {"2": assemble.FeaturedBefore(1, DAY - dt.timedelta(days=2))}
+    done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
+    digest = build(ranked, ranked[:1], {"1": done}, history=history)
+    first, second = digest.papers
+    assert (first.rank, first.deep_dive, first.analysis_status, first.model) == (1, True, AnalysisStatus.DONE, "m")
+    assert (second.deep_dive, second.analysis_status, second.is_update) == (False, AnalysisStatus.SKIPPED, True)
+    assert digest.stats.deep_dives_done == 1 and digest.stats.llm_requests == 1
+    assert any("新版本" in n for n in digest.notices)
+
+
+def test_featured_history_only_counts_done_deep_dives_in_window() -> None:
+    ranked = [scored("1", 90), scored("2", 80)]
+    done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
+    pending = Analysis(status=AnalysisStatus.PENDING, reason="quota_daily", message="x")
+    old = build(ranked, ranked, {"1": done, "2": pending}).model_copy(update={"date": DAY - dt.timedelta(days=3)})
+    ancient = old.model_copy(update={"date": DAY - dt.timedelta(days=30)})
+    assert set(assemble.featured_history([old, ancient], DAY, 7)) == {"1"}
+    assert assemble.featured_history([old], DAY, 0) == {}
+    assert assemble.featured_history([old], DAY - dt.timedelta(days=3), 7) == {}
+
+
+def test_three_empty_day_causes_have_three_messages() -> None:
+    nothing = build(
+        [],
+        [],
+        {},
+        reports=[SourceReport(source=Source.ARXIV, status=SourceStatus.NO_ANNOUNCEMENT, message="arXiv 周末不公告")],
+    )
+    failed = build(
+        [scored("1", 10)],
+        [],
+        {},
+        reports=[
+            SourceReport(source=Source.HUGGINGFACE, status=SourceStatus.FAILED, message="HuggingFace 今日数据获取失败"),
+            ok(Source.ARXIV, 1),
+        ],
+    )
+    below = build([scored("1", 10)], [], {})
+    assert "arXiv 周末不公告" in nothing.notices
+    assert any("HuggingFace 今日数据获取失败" in n for n in failed.notices)
+    assert any("相关度阈值" in n for n in below.notices)
+    assert not any("相关度阈值" in n for n in nothing.notices)
+    assert not any("获取失败" in n for n in below.notices)
+
+
+def test_carry_over_keeps_finished_analyses_and_quality_orders_runs() -> None:
+    ranked = [scored("1", 90), scored("2", 80)]
+    done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
+    pending = Analysis(status=AnalysisStatus.PENDING, reason="quota_daily", message="今日配额已用尽")
+    old = build(ranked, ranked, {"1": done, "2": pending})
+    new = build(ranked, ranked, {"1": pending, "2": done})
+    merged = assemble.carry_over(new, old)
+    assert [p.analysis_status for p in merged.papers] == [AnalysisStatus.DONE, AnalysisStatus.DONE]
+    assert merged.stats.deep_dives_done == 2
+    assert not any("尚未完成" in n for n in merged.notices)
+    assert assemble.is_complete(merged) and not assemble.is_complete(old)
+    partial = build(
+        ranked,
+        ranked,
+        {"1": done, "2": done},
+        reports=[SourceReport(source=Source.HUGGINGFACE, status=SourceStatus.FAILED), ok(Source.ARXIV, 2)],
+    )
+    assert assemble.quality(partial) < assemble.quality(merged)
+    assert not assemble.is_complete(partial)
