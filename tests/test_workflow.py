@@ -1,0 +1,57 @@
+"""The scheduled GitHub Action: valid YAML, the documented schedule, least privilege, pinned actions."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "daily-digest.yml"
+
+
+def load() -> dict[Any, Any]:
+    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_schedule_is_weekdays_after_both_sources_published() -> None:
+    triggers = load()[True]  # YAML 1.1 reads the key `on` as True
+    assert triggers["schedule"] == [{"cron": "0 23 * * 1-5"}]
+    date_input = triggers["workflow_dispatch"]["inputs"]["date"]
+    assert date_input["required"] is False and date_input["type"] == "string"
+
+
+def test_least_privilege_one_run_at_a_time_and_a_timeout() -> None:
+    data = load()
+    assert data["permissions"] == {"contents": "read"}
+    assert data["concurrency"]["cancel-in-progress"] is False
+    (job,) = data["jobs"].values()
+    assert job["permissions"] == {"contents": "write"}
+    assert 0 < job["timeout-minutes"] <= 60
+
+
+def test_actions_are_pinned_to_commit_shas() -> None:
+    (job,) = load()["jobs"].values()
+    uses = [step["uses"] for step in job["steps"] if "uses" in step]
+    assert uses, "the workflow uses actions"
+    for ref in uses:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), ref
+
+
+def test_runs_the_digest_with_the_secret_and_commits_only_digests() -> None:
+    (job,) = load()["jobs"].values()
+    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    run_step = steps["Write the digest"]
+    assert run_step["env"]["GEMINI_API_KEY"] == "${{ secrets.GEMINI_API_KEY }}"
+    assert "paper-digest run" in run_step["run"]
+    # user input reaches the shell through the environment only (no script injection)
+    for step in job["steps"]:
+        assert "${{ inputs." not in step.get("run", "")
+    commit = steps["Commit digests/"]["run"]
+    assert "git add digests/" in commit and "git add -A" not in commit and "git add ." not in commit
+    assert "git pull --rebase" in commit
+    cache_steps = [s["uses"] for s in job["steps"] if "cache" in s.get("uses", "")]
+    assert any("cache/restore" in u for u in cache_steps) and any("cache/save" in u for u in cache_steps)
