@@ -1,0 +1,394 @@
+"""arXiv: the export API (Atom) for any announcement, and the RSS feed for today's.
+
+:func:`parse_atom` and :func:`parse_rss` are pure functions of the response bytes. Both read the XML
+incrementally, so a body cut off halfway still yields every complete entry before the cut. A payload that is
+not a feed at all (an HTML error page) or is an export-API ``Error`` feed raises :class:`ParseError`.
+
+:func:`fetch_arxiv` decides which to use (see :mod:`.calendar` for what a digest date means):
+``mode="auto"`` reads the RSS feed when the digest date is today's and the export API, paged by ``page_size``
+with ``delay_seconds`` between requests, for any other date; ``"api"`` and ``"rss"`` force one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from typing import cast
+
+from ..config import ArxivConfig
+from ..errors import ParseError, SourceError
+from ..models import ArxivSignals, FetchResult, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
+from .archive import OfflineClient
+from .calendar import EASTERN, Announcement, announcement_for, no_announcement_message
+from .parsed import Getter, ParsedBatch
+
+logger = logging.getLogger(__name__)
+
+LABEL = "arXiv"
+ATOM = "{http://www.w3.org/2005/Atom}"
+ARXIV = "{http://arxiv.org/schemas/atom}"
+OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
+DC = "{http://purl.org/dc/elements/1.1/}"
+#: never page further than this many pages for one announcement
+MAX_PAGES = 50
+#: a page that comes back empty although totalResults says more is asked again this many times
+EMPTY_PAGE_RETRIES = 2
+
+_ANNOUNCE = re.compile(r"arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
+
+
+def _text(element: ET.Element | None) -> str | None:
+    """Whitespace-normalised text, or None when missing or blank ("0" is a real value and is kept)."""
+    if element is None or element.text is None:
+        return None
+    value = " ".join(element.text.split())
+    return value or None
+
+
+def _when(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _read_feed(
+    data: bytes, root_tag: str, item_tag: str, what: str
+) -> tuple[ET.Element, list[ET.Element], bool]:
+    """The root element, every complete ``item_tag`` element, and whether the XML broke off (cut or garbled).
+
+    Raises ParseError when the root is not ``root_tag`` (e.g. an HTML page) or nothing parses at all."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    root: ET.Element | None = None
+    items: list[ET.Element] = []
+    broken = False
+    try:
+        parser.feed(data)
+        parser.close()
+    except ET.ParseError:
+        broken = True  # events parsed before the error are still readable
+    try:
+        events = cast("Iterator[tuple[str, object]]", parser.read_events())
+        for event, element in events:
+            if not isinstance(element, ET.Element):
+                continue
+            if root is None:
+                if event != "start" or element.tag != root_tag:
+                    tag = element.tag.split("}")[-1].lower()
+                    kind = "an HTML page" if tag == "html" else f"<{tag}>"
+                    raise ParseError(f"arXiv response is {kind}, not {what}", source=LABEL)
+                root = element
+            elif event == "end" and element.tag == item_tag:
+                items.append(element)
+    except ET.ParseError:
+        broken = True
+    if root is None:
+        start = data.lstrip()[:15].lower()
+        kind = "an HTML page" if start.startswith((b"<!doctype html", b"<html")) else "not XML"
+        raise ParseError(f"arXiv response is {kind}, not {what}", source=LABEL)
+    return root, items, broken
+
+
+def _atom_entry(entry: ET.Element) -> Paper | None:
+    split = split_arxiv_id(_text(entry.find(f"{ATOM}id")) or "")
+    title = _text(entry.find(f"{ATOM}title"))
+    if split is None or title is None:
+        return None
+    categories = [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term")]
+    primary_element = entry.find(f"{ARXIV}primary_category")
+    primary = primary_element.get("term") if primary_element is not None else None
+    primary = primary or (categories[0] if categories else None)
+    if primary and primary not in categories:
+        categories.insert(0, primary)
+    elif primary:
+        categories.remove(primary)
+        categories.insert(0, primary)
+    authors = [name for a in entry.findall(f"{ATOM}author") if (name := _text(a.find(f"{ATOM}name")))]
+    identifier, version = split
+    return Paper(
+        id=identifier,
+        version=version,
+        title=title,
+        abstract=_text(entry.find(f"{ATOM}summary")) or "",
+        authors=authors,
+        published=_when(_text(entry.find(f"{ATOM}published"))),
+        updated=_when(_text(entry.find(f"{ATOM}updated"))),
+        sources=[Source.ARXIV],
+        arxiv=ArxivSignals(
+            primary_category=primary,
+            categories=categories,
+            comment=_text(entry.find(f"{ARXIV}comment")),
+            journal_ref=_text(entry.find(f"{ARXIV}journal_ref")),
+            doi=_text(entry.find(f"{ARXIV}doi")),
+        ),
+    )
+
+
+def _is_error_entry(entry: ET.Element) -> bool:
+    entry_id = _text(entry.find(f"{ATOM}id")) or ""
+    return "/api/errors" in entry_id or (
+        _text(entry.find(f"{ATOM}title")) == "Error" and split_arxiv_id(entry_id) is None
+    )
+
+
+def parse_atom(data: bytes) -> ParsedBatch:
+    """Parse an export API Atom feed (current and legacy layouts)."""
+    papers: list[Paper] = []
+    skipped = 0
+    total: int | None = None
+    feed, entries, truncated = _read_feed(data, f"{ATOM}feed", f"{ATOM}entry", "an Atom feed")
+    for entry in entries:
+        if _is_error_entry(entry):
+            reason = (_text(entry.find(f"{ATOM}summary")) or "unknown error")[:120]
+            raise ParseError(f"arXiv API error: {reason}", source=LABEL)
+        paper = _atom_entry(entry)
+        if paper is None:
+            skipped += 1
+        else:
+            papers.append(paper)
+    total_text = _text(feed.find(f"{OPENSEARCH}totalResults"))
+    if total_text is not None and total_text.isdigit():
+        total = int(total_text)
+    if truncated:
+        skipped += 1
+        logger.warning("arXiv Atom response was cut off after %d entries", len(papers))
+    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, total_results=total)
+
+
+def _rss_item(item: ET.Element) -> Paper | None:
+    description = item.findtext("description") or ""
+    match = _ANNOUNCE.search(description)
+    split = split_arxiv_id(match.group("id")) if match else None
+    if split is None:
+        guid = (item.findtext("guid") or "").strip().removeprefix("oai:arXiv.org:")
+        split = split_arxiv_id(guid) or split_arxiv_id(item.findtext("link") or "")
+    title = _text(item.find("title"))
+    if split is None or title is None:
+        return None
+    announce = _text(item.find(f"{ARXIV}announce_type")) or (match.group("type") if match else None)
+    _, sep, abstract = description.partition("Abstract:")
+    categories = [c for c in (_text(e) for e in item.findall("category")) if c]
+    creators = " ".join(_text(e) or "" for e in item.findall(f"{DC}creator"))
+    authors = [a.strip() for a in re.split(r",|\band\b", creators) if a.strip()]
+    identifier, version = split
+    return Paper(
+        id=identifier,
+        version=version,
+        title=title,
+        abstract=" ".join(abstract.split()) if sep else "",
+        authors=authors,
+        sources=[Source.ARXIV],
+        arxiv=ArxivSignals(
+            primary_category=categories[0] if categories else None,
+            categories=categories,
+            announce_type=announce.lower() if announce else None,
+            comment=_text(item.find(f"{ARXIV}comments")) or _text(item.find(f"{ARXIV}comment")),
+            journal_ref=_text(item.find(f"{ARXIV}journal_reference"))
+            or _text(item.find(f"{ARXIV}journal_ref")),
+            doi=_text(item.find(f"{ARXIV}DOI")) or _text(item.find(f"{ARXIV}doi")),
+        ),
+    )
+
+
+def _feed_date(channel: ET.Element | None) -> dt.date | None:
+    if channel is None:
+        return None
+    value = channel.findtext("pubDate")
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.astimezone(EASTERN).date() if when.tzinfo else when.date()
+
+
+def parse_rss(data: bytes) -> ParsedBatch:
+    """Parse an rss.arxiv.org feed (announce types new / cross / replace / replace-cross)."""
+    papers: list[Paper] = []
+    skipped = 0
+    rss, items, truncated = _read_feed(data, "rss", "item", "an RSS feed")
+    for item in items:
+        paper = _rss_item(item)
+        if paper is None:
+            skipped += 1
+        else:
+            papers.append(paper)
+    channel = rss.find("channel")
+    if truncated:
+        skipped += 1
+        logger.warning("arXiv RSS response was cut off after %d items", len(papers))
+    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, feed_date=_feed_date(channel))
+
+
+# --- fetching -------------------------------------------------------------------------------------------
+
+
+def _classify(paper: Paper, categories: list[str]) -> Paper:
+    """Set the announce type the export API does not give: new when the primary category is one asked for."""
+    signals = paper.arxiv or ArxivSignals()
+    if signals.announce_type is not None:
+        return paper
+    kind = "new" if signals.primary_category in categories else "cross"
+    return paper.model_copy(update={"arxiv": signals.model_copy(update={"announce_type": kind})})
+
+
+def _wanted(paper: Paper, cfg: ArxivConfig) -> bool:
+    kind = paper.arxiv.announce_type if paper.arxiv else None
+    if kind in ("replace", "replace-cross") and not cfg.include_replacements:
+        return False
+    return not (kind in ("cross", "replace-cross") and not cfg.include_cross_lists)
+
+
+def search_query(categories: list[str], announcement: Announcement) -> str:
+    cats = " OR ".join(f"cat:{c}" for c in categories)
+    return f"({cats}) AND {announcement.submitted_date_filter()}"
+
+
+def _parse(parser_name: str, data: bytes) -> ParsedBatch:
+    try:
+        return parse_atom(data) if parser_name == "atom" else parse_rss(data)
+    except ParseError as exc:
+        raise SourceError(f"{LABEL}: {exc}") from None
+
+
+def _fetch_api(
+    client: Getter, cfg: ArxivConfig, announcement: Announcement
+) -> tuple[list[Paper], int, str | None]:
+    client.space_host(cfg.api_url, cfg.delay_seconds)
+    query = search_query(cfg.categories, announcement)
+    papers: list[Paper] = []
+    skipped = 0
+    start = 0
+    total: int | None = None
+    note: str | None = None
+    for _ in range(MAX_PAGES):
+        params = {
+            "search_query": query,
+            "start": str(start),
+            "max_results": str(cfg.page_size),
+            "sortBy": "submittedDate",
+            "sortOrder": "ascending",
+        }
+        batch = ParsedBatch()
+        for retry in range(EMPTY_PAGE_RETRIES + 1):
+            batch = _parse("atom", client.get(cfg.api_url, params, label=LABEL))
+            total = batch.total_results if batch.total_results is not None else total
+            if batch.papers or batch.skipped or total is None or start >= total:
+                break
+            logger.warning(
+                "arXiv API returned an empty page at start=%d of %d (try %d)", start, total, retry + 1
+            )
+        skipped += batch.skipped
+        papers.extend(batch.papers)
+        got = len(batch.papers) + batch.skipped
+        start += got
+        if total is None or start >= total:
+            break
+        if got == 0:
+            note = f"API returned {start} of {total} results"
+            logger.warning("arXiv: %s; keeping what came", note)
+            break
+    return papers, skipped, note
+
+
+def _fetch_rss(client: Getter, cfg: ArxivConfig, day: dt.date) -> tuple[list[Paper], int] | None:
+    """Today's announcement from RSS; None when the feed already shows a later announcement."""
+    url = _rss_url(cfg)
+    batch = _parse("rss", client.get(url, None, label=LABEL))
+    if batch.feed_date is not None and batch.feed_date < day:
+        raise SourceError(
+            f"{LABEL}: the RSS feed still shows the announcement of {batch.feed_date}; "
+            f"the one for {day} is not out yet (arXiv announces at 20:00 US Eastern)",
+            url=url,
+        )
+    if batch.feed_date is not None and batch.feed_date > day:
+        return None
+    return batch.papers, batch.skipped
+
+
+def _rss_url(cfg: ArxivConfig) -> str:
+    return f"{cfg.rss_url.rstrip('/')}/{'+'.join(cfg.categories)}"
+
+
+def _use_rss(client: Getter, cfg: ArxivConfig, day: dt.date, today: dt.date) -> bool:
+    if cfg.mode != "auto":
+        return cfg.mode == "rss"
+    if isinstance(client, OfflineClient):
+        # an offline re-run serves whatever the original run fetched
+        return client.has(_rss_url(cfg))
+    return day == today
+
+
+def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.date) -> FetchResult:
+    """The arXiv announcement read on digest date ``day``.
+
+    Raises :class:`SourceError` when it cannot be fetched."""
+    announcement = announcement_for(day)
+    if announcement is None:
+        return FetchResult(
+            report=SourceReport(
+                source=Source.ARXIV,
+                status=SourceStatus.NO_ANNOUNCEMENT,
+                message=no_announcement_message(day) or "今日 arXiv 无新论文公告",
+            )
+        )
+    before = client.requests_made
+    note: str | None = None
+    rss = _fetch_rss(client, cfg, day) if _use_rss(client, cfg, day, today) else None
+    if rss is not None:
+        raw, skipped = rss
+        via = "rss"
+    else:
+        raw, skipped, note = _fetch_api(client, cfg, announcement)
+        via = "api"
+    papers: list[Paper] = []
+    seen: set[str] = set()
+    excluded = 0
+    for paper in raw:
+        paper = _classify(paper, cfg.categories)
+        if paper.id in seen:
+            continue
+        if not _wanted(paper, cfg):
+            excluded += 1
+            continue
+        seen.add(paper.id)
+        papers.append(paper)
+    requests = client.requests_made - before
+    logger.info(
+        "arXiv %s via %s: %d papers, %d skipped, %d left out (cross/replace), %d requests",
+        day,
+        via,
+        len(papers),
+        skipped,
+        excluded,
+        requests,
+    )
+    cats = "、".join(cfg.categories)
+    if papers:
+        report = SourceReport(
+            source=Source.ARXIV,
+            status=SourceStatus.OK,
+            count=len(papers),
+            skipped_items=skipped,
+            requests=requests,
+            detail=note,
+            message=f"arXiv 仅获取到部分结果（{note}）" if note else None,
+        )
+    else:
+        report = SourceReport(
+            source=Source.ARXIV,
+            status=SourceStatus.EMPTY,
+            skipped_items=skipped,
+            requests=requests,
+            detail=note,
+            message=f"arXiv 本次公告中没有 {cats} 的新论文",
+        )
+    return FetchResult(papers=papers, report=report)
