@@ -1,0 +1,300 @@
+"""Ranking benchmark for the offline scorer: NDCG@10 per corpus day against hand-made labels, and throughput.
+
+Usage::
+
+    python bench/bench_ranking.py              # NDCG@10 table + throughput for 10,000 candidates
+    python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
+
+The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
+day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
+are parsed here by small local helpers so that the benchmark does not depend on the sources package.
+
+Labels live in ``bench/labels/DATE.json`` (see ``bench/labels/README.md`` for how they were made). Papers not
+in a label file count as grade 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from paper_digest.config import ProfileConfig
+from paper_digest.models import ArxivSignals, HFSignals, Paper, Source
+from paper_digest.scoring import score_papers
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT / "tests" / "fixtures"
+LABELS = Path(__file__).resolve().parent / "labels"
+K = 10
+
+Ranker = Callable[[Sequence[Paper], ProfileConfig], list[str]]
+
+
+# ----------------------------------------------------------------------------------------------- corpus
+
+
+def _hf_paper(item: dict[str, Any]) -> Paper:
+    paper = item["paper"]
+    return Paper(
+        id=paper["id"],
+        title=" ".join(paper.get("title", "").split()),
+        abstract=" ".join((paper.get("summary") or item.get("summary") or "").split()),
+        authors=[a["name"] for a in paper.get("authors", []) if a.get("name")],
+        sources=[Source.HUGGINGFACE],
+        hf=HFSignals(
+            upvotes=int(paper.get("upvotes") or 0),
+            num_comments=item.get("numComments"),
+            github_repo=paper.get("githubRepo"),
+            github_stars=paper.get("githubStars"),
+            project_page=paper.get("projectPage"),
+            ai_summary=paper.get("ai_summary"),
+            ai_keywords=list(paper.get("ai_keywords") or []),
+        ),
+    )
+
+
+def _arxiv_paper(line: dict[str, Any]) -> Paper:
+    categories = list(line.get("categories") or [])
+    return Paper(
+        id=line["id"],
+        title=" ".join(line.get("title", "").split()),
+        abstract=" ".join((line.get("summary") or "").split()),
+        authors=list(line.get("authors") or []),
+        sources=[Source.ARXIV],
+        arxiv=ArxivSignals(
+            primary_category=categories[0] if categories else None,
+            categories=categories,
+            comment=line.get("comment"),
+        ),
+    )
+
+
+def corpus_days() -> list[str]:
+    return sorted(p.stem for p in (FIXTURES / "hf").glob("*.json"))
+
+
+def load_day(day: str) -> list[Paper]:
+    """All HF papers of the day plus arXiv cs.CV papers, one per id (HF wins, arXiv signals merged in)."""
+    papers: dict[str, Paper] = {}
+    for item in json.loads((FIXTURES / "hf" / f"{day}.json").read_text(encoding="utf-8")):
+        paper = _hf_paper(item)
+        papers.setdefault(paper.id, paper)
+    for raw in (FIXTURES / "arxiv" / f"{day}.jsonl").read_text(encoding="utf-8").splitlines():
+        if not raw.strip():
+            continue
+        line = json.loads(raw)
+        if "cs.CV" not in (line.get("categories") or []):
+            continue
+        paper = _arxiv_paper(line)
+        if paper.id in papers:
+            known = papers[paper.id]
+            if known.arxiv is None:
+                papers[paper.id] = known.model_copy(
+                    update={"arxiv": paper.arxiv, "sources": [*known.sources, Source.ARXIV]}
+                )
+            continue
+        papers[paper.id] = paper
+    return list(papers.values())
+
+
+def load_profile(path: Path = ROOT / "config.example.toml") -> ProfileConfig:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return ProfileConfig.model_validate(data.get("profile", {}))
+
+
+def load_labels(day: str) -> dict[str, int]:
+    data = json.loads((LABELS / f"{day}.json").read_text(encoding="utf-8"))
+    return {pid: int(grade) for pid, grade in data["grades"].items()}
+
+
+# ----------------------------------------------------------------------------------------------- rankers
+
+
+def rank_scorer(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    return [s.paper.id for s in score_papers(papers, profile)]
+
+
+def rank_naive(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    """Naive weighted keyword count: for each keyword key, raw case-insensitive substring count of all its
+    variants in title + abstract, times the weight. No normalisation, no saturation, no priors."""
+    scores: dict[str, float] = {}
+    for paper in papers:
+        text = f"{paper.title} {paper.abstract}".lower()
+        total = 0.0
+        for key, weight in profile.keywords.items():
+            count = sum(text.count(v.strip().lower()) for v in key.split("|") if v.strip())
+            total += count * weight
+        scores[paper.id] = total
+    return sorted(scores, key=lambda pid: (-scores[pid], pid))
+
+
+def rank_upvotes(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    """HF upvote order; arXiv-only papers count as 0 upvotes."""
+    votes = {p.id: (p.hf.upvotes if p.hf else 0) for p in papers}
+    return sorted(votes, key=lambda pid: (-votes[pid], pid))
+
+
+#: a broad grep used only for pooling (more terms than the profile, so the pool is not the scorer's view)
+_GREP_TERMS = [
+    r"restor",
+    r"super.?resol",
+    r"\bSR\b",
+    r"upscal",
+    r"upsampl",
+    r"denois",
+    r"noise",
+    r"deblur",
+    r"blur",
+    r"derain",
+    r"\brain",
+    r"dehaz",
+    r"haze",
+    r"hazy",
+    r"fog",
+    r"low.?light",
+    r"enhanc",
+    r"inpaint",
+    r"outpaint",
+    r"degrad",
+    r"artifact",
+    r"compression",
+    r"shadow",
+    r"reflection",
+    r"demosaic",
+    r"exposure",
+    r"underwater",
+    r"quality assessment",
+    r"\bIQA\b",
+    r"\bHDR\b",
+    r"\bISP\b",
+    r"diffusion",
+    r"flow matching",
+    r"rectified flow",
+    r"consistency model",
+    r"autoregressive",
+    r"masked",
+    r"\bMAE\b",
+    r"\bMIM\b",
+    r"\bCAE\b",
+    r"self.?supervised",
+    r"contrastive",
+    r"\bDINO",
+    r"JEPA",
+    r"pre.?train",
+    r"representation learning",
+    r"tokeni[sz]er",
+    r"image generation",
+    r"text.to.image",
+    r"generative",
+    r"sampling",
+    r"snow",
+    r"raindrop",
+    r"low.?level",
+    r"pixel",
+    r"reconstruct",
+    r"video generation",
+    r"latent",
+]
+_GREP = [re.compile(t, re.IGNORECASE) for t in _GREP_TERMS]
+
+
+def rank_grep(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    """Number of distinct broad terms hit (title hits count double)."""
+    scores = {
+        p.id: sum(2 * bool(g.search(p.title)) + bool(g.search(p.abstract)) for g in _GREP) for p in papers
+    }
+    return sorted(scores, key=lambda pid: (-scores[pid], pid))
+
+
+def rank_title_grep(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    scores = {p.id: sum(bool(g.search(p.title)) for g in _GREP) for p in papers}
+    return sorted(scores, key=lambda pid: (-scores[pid], pid))
+
+
+# ----------------------------------------------------------------------------------------------- metrics
+
+
+def ndcg_at_k(ranking: Sequence[str], grades: dict[str, int], k: int = K) -> float:
+    """NDCG@k with exponential gain (2^g - 1) and log2 discount; 1.0 when the day has no relevant paper."""
+
+    def dcg(gains: Sequence[int]) -> float:
+        return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains[:k]))
+
+    ideal = dcg(sorted(grades.values(), reverse=True))
+    if ideal == 0:
+        return 1.0
+    return dcg([grades.get(pid, 0) for pid in ranking]) / ideal
+
+
+def throughput(profile: ProfileConfig, n: int = 10_000) -> float:
+    pool: list[Paper] = []
+    for day in corpus_days():
+        pool.extend(load_day(day))
+    papers = [p.model_copy(update={"id": f"{p.id}-{i}"}) for i, p in enumerate(pool * (n // len(pool) + 1))][
+        :n
+    ]
+    start = time.perf_counter()
+    score_papers(papers, profile)
+    return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+
+def pool(day: str, profile: ProfileConfig, depth: int = 40) -> None:
+    """Print the labelling pool of a day: union of the top-`depth` of several rankers, plus every paper the
+    broad grep hits in its title."""
+    papers = load_day(day)
+    by_id = {p.id: p for p in papers}
+    pooled: set[str] = set()
+    for ranker in (rank_naive, rank_upvotes, rank_grep, rank_title_grep):
+        pooled.update(ranker(papers, profile)[:depth])
+    pooled.update(p.id for p in papers if any(g.search(p.title) for g in _GREP))
+    print(f"# {day}: {len(pooled)} pooled of {len(papers)}", file=sys.stderr)
+    for pid in sorted(pooled):
+        p = by_id[pid]
+        print(json.dumps({"id": pid, "title": p.title, "abstract": p.abstract[:600]}, ensure_ascii=False))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pool", metavar="DATE", help="print the labelling pool of one corpus day")
+    args = parser.parse_args(argv)
+    profile = load_profile()
+    if args.pool:
+        pool(args.pool, profile)
+        return 0
+    rankers: dict[str, Ranker] = {"scorer": rank_scorer, "naive": rank_naive, "upvotes": rank_upvotes}
+    results: dict[str, list[float]] = {name: [] for name in rankers}
+    print(f"{'day':<12}" + "".join(f"{name:>10}" for name in rankers) + f"{'relevant':>10}")
+    for day in corpus_days():
+        if not (LABELS / f"{day}.json").exists():
+            continue
+        papers = load_day(day)
+        grades = load_labels(day)
+        row = f"{day:<12}"
+        for name, ranker in rankers.items():
+            value = ndcg_at_k(ranker(papers, profile), grades)
+            results[name].append(value)
+            row += f"{value:>10.3f}"
+        relevant = sum(1 for g in grades.values() if g > 0)
+        print(row + f"{relevant:>10}")
+    print(f"{'mean':<12}" + "".join(f"{sum(v) / max(len(v), 1):>10.3f}" for v in results.values()))
+    print(f"{'min':<12}" + "".join(f"{min(v, default=0):>10.3f}" for v in results.values()))
+    seconds = throughput(profile)
+    print(f"\nthroughput: 10,000 candidates scored in {seconds:.2f} s ({10_000 / seconds:,.0f} papers/s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
