@@ -1,0 +1,258 @@
+"""Quota kinds and the client-side limiter.
+
+Gemini answers both a per-minute and a per-day quota violation with 429 RESOURCE_EXHAUSTED; only the
+``quotaId`` of the ``QuotaFailure`` detail tells them apart, and a per-day violation may carry a short
+``retryDelay`` that retrying will not fix. :func:`classify_429` reads the error body; :class:`RateLimiter`
+keeps a run inside the quota so that, with the limits configured right, no 429 happens at all.
+
+The free tier resets daily quotas at midnight Pacific time, so the per-day request count is persisted in a
+small JSON file named after the Pacific date: a second run the same day knows what is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import zoneinfo
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+from ..store import atomic_write_text, read_json
+
+logger = logging.getLogger(__name__)
+
+#: Gemini's daily quotas reset at midnight Pacific time (ai.google.dev/gemini-api/docs/rate-limits).
+QUOTA_TIMEZONE = zoneinfo.ZoneInfo("America/Los_Angeles")
+
+_RETRY_IN = re.compile(r"retry in ([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\b", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)s\s*$")
+
+
+class QuotaKind(StrEnum):
+    MINUTE = "minute"  # a short window: wait and go on
+    DAY = "day"  # the model is done for today, whatever retryDelay says
+    UNKNOWN = "unknown"  # a 429 without a QuotaFailure we understand: treated like a short window
+
+
+@dataclass(frozen=True)
+class QuotaInfo:
+    kind: QuotaKind
+    #: seconds the server asks us to wait, None when the body says nothing usable
+    retry_delay: float | None
+
+
+def _error_object(details: Any) -> Mapping[str, Any]:
+    if isinstance(details, list) and len(details) == 1:
+        details = details[0]
+    if not isinstance(details, Mapping):
+        return {}
+    inner = details.get("error")
+    return inner if isinstance(inner, Mapping) else details
+
+
+def _parse_duration(value: Any) -> float | None:
+    """A protobuf Duration in JSON form ("58s", "0.5s") or {"seconds": 3, "nanos": 0}."""
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        return float(match.group(1)) if match else None
+    if isinstance(value, Mapping):
+        try:
+            return float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def classify_429(details: Any) -> QuotaInfo:
+    """Read a 429 body (``APIError.details``): which quota was hit and how long to wait.
+
+    Any violation whose ``quotaId`` names a per-day quota makes the whole error per-day (a real body lists the
+    per-minute and the per-day violations together). The delay prefers the message's precise "Please retry in
+    58.217843437s" over the rounded ``RetryInfo.retryDelay``.
+    """
+    error = _error_object(details)
+    kind = QuotaKind.UNKNOWN
+    retry_info: float | None = None
+    entries = error.get("details")
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        type_url = str(entry.get("@type", ""))
+        if type_url.endswith("google.rpc.QuotaFailure"):
+            violations = entry.get("violations")
+            for violation in violations if isinstance(violations, list) else []:
+                quota_id = str(violation.get("quotaId", "")) if isinstance(violation, Mapping) else ""
+                if "PerDay" in quota_id:
+                    kind = QuotaKind.DAY
+                elif "PerMinute" in quota_id and kind is QuotaKind.UNKNOWN:
+                    kind = QuotaKind.MINUTE
+        elif type_url.endswith("google.rpc.RetryInfo"):
+            retry_info = _parse_duration(entry.get("retryDelay"))
+    delay = retry_info
+    message = error.get("message")
+    if isinstance(message, str):
+        match = _RETRY_IN.search(message)
+        if match:
+            value = float(match.group(1))
+            delay = value / 1000 if match.group(2).lower() == "ms" else value
+    return QuotaInfo(kind=kind, retry_delay=delay)
+
+
+def quota_day(now: dt.datetime) -> dt.date:
+    """The Pacific-time date that a daily quota is counted against."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    return now.astimezone(QUOTA_TIMEZONE).date()
+
+
+class DailyQuotaSpent(Exception):
+    """Internal: no request may be made to this model today (budget used up or a per-day 429 seen)."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        self.model = model
+
+
+@dataclass
+class _ModelState:
+    #: start times (on the injected monotonic clock) of the requests in the current sliding window
+    starts: deque[float]
+    #: no request before this time (set after a per-minute 429, shared by every worker)
+    blocked_until: float = 0.0
+
+
+class RateLimiter:
+    """Per-model sliding-window limiter plus a persisted daily budget. Thread-safe.
+
+    ``acquire(model)`` reserves the earliest slot that keeps at most ``per_window`` request starts within any
+    ``window_seconds`` span, sleeps (with the injected sleep) until that slot, and counts the request against
+    today's budget. The reservation is made under the lock but the sleep is not, so concurrent workers queue
+    up for successive slots without holding each other up.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_window: int,
+        window_seconds: float,
+        per_day: int,
+        state_dir: Path,
+        clock: Callable[[], float],
+        sleep: Callable[[float], None],
+        now: Callable[[], dt.datetime],
+        margin_seconds: float | None = None,
+    ) -> None:
+        self._per_window = per_window
+        self._window = window_seconds
+        self._per_day = per_day
+        self._dir = state_dir
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        # Network latency shifts arrival times; a small margin keeps the server's window from seeing N+1.
+        self._margin = min(1.0, 0.02 * window_seconds) if margin_seconds is None else margin_seconds
+        self._lock = threading.Lock()
+        self._models: dict[str, _ModelState] = {}
+        self._day: dt.date | None = None
+        self._counts: dict[str, int] = {}
+        self._exhausted: set[str] = set()
+
+    # -- daily budget -------------------------------------------------------------------------------------
+
+    def _path(self, day: dt.date) -> Path:
+        return self._dir / f"quota-{day.isoformat()}.json"
+
+    def _refresh_day(self) -> None:
+        """Load the persisted counts when the Pacific date changes. Caller holds the lock."""
+        today = quota_day(self._now())
+        if today == self._day:
+            return
+        self._day = today
+        self._counts = {}
+        self._exhausted = set()
+        data = read_json(self._path(today))
+        if isinstance(data, dict):
+            counts = data.get("requests")
+            if isinstance(counts, dict):
+                self._counts = {str(k): int(v) for k, v in counts.items() if isinstance(v, int) and v >= 0}
+            exhausted = data.get("exhausted")
+            if isinstance(exhausted, list):
+                self._exhausted = {str(m) for m in exhausted}
+
+    def _save(self) -> None:
+        """Persist today's counts. Caller holds the lock. A failed write is logged, never fatal."""
+        if self._day is None:
+            return
+        payload = {
+            "pacific_date": self._day.isoformat(),
+            "requests": dict(sorted(self._counts.items())),
+            "exhausted": sorted(self._exhausted),
+        }
+        try:
+            atomic_write_text(self._path(self._day), json.dumps(payload, indent=1) + "\n")
+        except StoreError as exc:
+            logger.warning("cannot persist the daily quota count: %s", exc)
+
+    def remaining_today(self, model: str) -> int:
+        with self._lock:
+            self._refresh_day()
+            if model in self._exhausted:
+                return 0
+            return max(0, self._per_day - self._counts.get(model, 0))
+
+    def used_today(self, model: str) -> int:
+        with self._lock:
+            self._refresh_day()
+            return self._counts.get(model, 0)
+
+    def is_exhausted(self, model: str) -> bool:
+        return self.remaining_today(model) == 0
+
+    def mark_exhausted(self, model: str) -> None:
+        """A per-day 429: no further request to this model until the Pacific date changes."""
+        with self._lock:
+            self._refresh_day()
+            if model not in self._exhausted:
+                self._exhausted.add(model)
+                self._save()
+
+    # -- window ---------------------------------------------------------------------------------------------
+
+    def block(self, model: str, seconds: float) -> None:
+        """After a per-minute 429: every worker waits ``seconds`` before its next request to ``model``."""
+        with self._lock:
+            state = self._models.setdefault(model, _ModelState(starts=deque()))
+            state.blocked_until = max(state.blocked_until, self._clock() + seconds)
+
+    def acquire(self, model: str) -> None:
+        """Wait for a slot for one request to ``model`` and count it.
+
+        Raises DailyQuotaSpent when no request is left for today."""
+        with self._lock:
+            self._refresh_day()
+            if model in self._exhausted or self._counts.get(model, 0) >= self._per_day:
+                raise DailyQuotaSpent(model)
+            state = self._models.setdefault(model, _ModelState(starts=deque()))
+            now = self._clock()
+            start = max(now, state.blocked_until)
+            if len(state.starts) >= self._per_window:
+                # the slot frees when the per_window-th most recent start leaves the window
+                oldest_in_window = state.starts[-self._per_window]
+                start = max(start, oldest_in_window + self._window + self._margin)
+            state.starts.append(start)
+            while len(state.starts) > self._per_window:
+                state.starts.popleft()
+            self._counts[model] = self._counts.get(model, 0) + 1
+            self._save()
+        delay = start - now
+        if delay > 0:
+            logger.debug("limiter: waiting %.2fs for a %s slot", delay, model)
+            self._sleep(delay)
