@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: rss.arxiv.org ends the "Announce Type" line with a space
+TRAILING_SPACE = " "
 
 
 class FakeClock:
@@ -137,7 +139,7 @@ class ScriptedServer:
 
 
 def load_listing(day: str) -> list[dict[str, Any]]:
-    """The day's listing records, one per distinct id (the file repeats ids listed under several categories)."""
+    """The day's listing records, one per distinct id (the file repeats ids listed in several categories)."""
     records: dict[str, dict[str, Any]] = {}
     for line in (FIXTURES / "arxiv" / f"{day}.jsonl").read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -146,7 +148,9 @@ def load_listing(day: str) -> list[dict[str, Any]]:
     return list(records.values())
 
 
-def with_times(records: Sequence[dict[str, Any]], start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+def with_times(
+    records: Sequence[dict[str, Any]], start: dt.datetime, end: dt.datetime
+) -> list[dict[str, Any]]:
     """Give each record a submission time spread evenly inside ``[start, end)`` (the listing has none)."""
     span = (end - start) / max(1, len(records))
     return [{**r, "submitted": start + span * i} for i, r in enumerate(records)]
@@ -161,7 +165,9 @@ def atom_entry(record: dict[str, Any], version: int = 1) -> str:
     cats = "".join(
         f'\n    <category term="{c}" scheme="http://arxiv.org/schemas/atom"/>' for c in record["categories"]
     )
-    authors = "".join(f"\n    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in record["authors"])
+    authors = "".join(
+        f"\n    <author>\n      <name>{escape(a)}</name>\n    </author>" for a in record["authors"]
+    )
     comment = (
         f"\n    <arxiv:comment>{escape(record['comment'])}</arxiv:comment>" if record.get("comment") else ""
     )
@@ -170,7 +176,8 @@ def atom_entry(record: dict[str, Any], version: int = 1) -> str:
     <title>{escape(record["title"])}</title>
     <updated>{_iso(when)}</updated>
     <link href="https://arxiv.org/abs/{record["id"]}v{version}" rel="alternate" type="text/html"/>
-    <link href="https://arxiv.org/pdf/{record["id"]}v{version}" rel="related" type="application/pdf" title="pdf"/>
+    <link href="https://arxiv.org/pdf/{record["id"]}v{version}" rel="related" \
+type="application/pdf" title="pdf"/>
     <summary>{escape(record["summary"])}</summary>{cats}
     <published>{_iso(when)}</published>{comment}
     <arxiv:primary_category term="{record["categories"][0]}"/>{authors}
@@ -185,7 +192,8 @@ def render_atom(entries: Sequence[dict[str, Any]], *, total: int, start: int, qu
 <feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" xmlns:arxiv="http://arxiv.org/schemas/atom" \
 xmlns="http://www.w3.org/2005/Atom">
   <id>https://arxiv.org/api/test</id>
-  <title>arXiv Query: search_query={escape(query)}&amp;id_list=&amp;start={start}&amp;max_results={len(entries)}</title>
+  <title>arXiv Query: search_query={escape(query)}&amp;id_list=&amp;start={start}\
+&amp;max_results={len(entries)}</title>
   <updated>2026-06-16T00:00:00Z</updated>
   <opensearch:itemsPerPage>{len(entries)}</opensearch:itemsPerPage>
   <opensearch:totalResults>{total}</opensearch:totalResults>
@@ -199,7 +207,7 @@ def rss_item(record: dict[str, Any], announce: str, version: int = 1) -> str:
     return f"""    <item>
       <title>{escape(record["title"])}</title>
       <link>https://arxiv.org/abs/{record["id"]}</link>
-      <description>arXiv:{record["id"]}v{version} Announce Type: {announce} 
+      <description>arXiv:{record["id"]}v{version} Announce Type: {announce}{TRAILING_SPACE}
 Abstract: {escape(record["summary"])}</description>
       <guid isPermaLink="false">oai:arXiv.org:{record["id"]}v{version}</guid>{cats}
       <pubDate>Tue, 16 Jun 2026 00:00:00 -0400</pubDate>
@@ -216,12 +224,14 @@ def render_rss(items: Sequence[tuple[dict[str, Any], str, int]], *, day: dt.date
     body = "".join(rss_item(r, a, v) for r, a, v in items)
     return f"""<?xml version='1.0' encoding='UTF-8'?>
 <rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/" \
-xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" version="2.0">
+xmlns:atom="http://www.w3.org/2005/Atom" xmlns:content="http://purl.org/rss/1.0/modules/content/" \
+version="2.0">
   <channel>
     <title>{escape(categories.replace("+", ", "))} updates on arXiv.org</title>
     <link>http://rss.arxiv.org/rss/{categories}</link>
     <description>{escape(categories)} updates on the arXiv.org e-print archive.</description>
-    <atom:link href={quoteattr("http://rss.arxiv.org/rss/" + categories)} rel="self" type="application/rss+xml"/>
+    <atom:link href={quoteattr("http://rss.arxiv.org/rss/" + categories)} rel="self" \
+type="application/rss+xml"/>
     <language>en-us</language>
     <pubDate>{pub}</pubDate>
 {body}  </channel>

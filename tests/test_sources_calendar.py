@@ -91,7 +91,7 @@ def test_holiday_constant_lists_2026() -> None:
 
 
 def test_after_new_year_holidays_window_reaches_back() -> None:
-    # 2026-12-31 (Thu) is a holiday: the Sunday 3 Jan 2027 announcement covers Wed 30 Dec 14:00 -> Fri 1 Jan 14:00
+    # 2026-12-31 (Thu) is a holiday: Sunday 3 Jan 2027 covers Wed 30 Dec 14:00 -> Fri 1 Jan 14:00
     ann = announcement_for(d("2027-01-04"))
     assert ann is not None
     assert (ann.window_start, ann.window_end) == (utc("2026-12-30T19:00"), utc("2027-01-01T19:00"))

@@ -9,6 +9,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sources_helpers import (
+    FIXTURES,
+    FakeClock,
+    FakeExportApi,
+    Reply,
+    ScriptedServer,
+    Seen,
+    cs_cv_day,
+    rss_from_listing,
+)
 
 from paper_digest.config import ArxivConfig, HuggingFaceConfig
 from paper_digest.errors import SourceError
@@ -16,17 +26,8 @@ from paper_digest.models import Source, SourceStatus
 from paper_digest.sources.archive import OfflineClient, RawArchive
 from paper_digest.sources.arxiv import fetch_arxiv
 from paper_digest.sources.calendar import announcement_for
-from paper_digest.sources.huggingface import fetch_huggingface
 from paper_digest.sources.http import HttpClient
-from sources_helpers import (
-    FIXTURES,
-    FakeClock,
-    FakeExportApi,
-    Reply,
-    ScriptedServer,
-    cs_cv_day,
-    rss_from_listing,
-)
+from paper_digest.sources.huggingface import fetch_huggingface
 
 DAY = dt.date(2026, 6, 16)
 
@@ -88,8 +89,8 @@ def test_hf_day(server: ScriptedServer, clock: FakeClock) -> None:
 def test_hf_pages_when_a_page_is_full(server: ScriptedServer, clock: FakeClock) -> None:
     items = json.loads((FIXTURES / "hf" / "2026-06-01.json").read_text(encoding="utf-8"))  # 49 items
 
-    def page(seen: object) -> Reply:
-        p = int(getattr(seen, "query").get("p", "0"))
+    def page(seen: Seen) -> Reply:
+        p = int(seen.query.get("p", "0"))
         return Reply(200, json.dumps(items[p * 20 : (p + 1) * 20]).encode())
 
     server.route("/api/daily_papers", page)
@@ -192,7 +193,9 @@ def test_arxiv_holiday_makes_no_request(server: ScriptedServer, clock: FakeClock
 
 def test_arxiv_empty_window(server: ScriptedServer, clock: FakeClock) -> None:
     serve_api(server)  # records are all in 2026-06-16's window
-    result = fetch_arxiv(client_for(clock), arxiv_cfg(server), dt.date(2026, 6, 18), today=dt.date(2026, 7, 1))
+    result = fetch_arxiv(
+        client_for(clock), arxiv_cfg(server), dt.date(2026, 6, 18), today=dt.date(2026, 7, 1)
+    )
     assert result.report.status is SourceStatus.EMPTY
     assert result.report.message == "arXiv 本次公告中没有 cs.CV 的新论文"
     assert result.report.requests == 1
@@ -259,10 +262,12 @@ def test_arxiv_rss_feed_moved_on_falls_back_to_api(server: ScriptedServer, clock
     assert result.report.count == 263 and api.queries
 
 
-# --- offline re-run --------------------------------------------------------------------------------------------
+# --- offline re-run --------------------------------------------------------------------------------
 
 
-def test_offline_rerun_gives_the_same_papers(server: ScriptedServer, clock: FakeClock, tmp_path: Path) -> None:
+def test_offline_rerun_gives_the_same_papers(
+    server: ScriptedServer, clock: FakeClock, tmp_path: Path
+) -> None:
     server.script("/rss/cs.CV", [Reply(200, rss_from_listing("2026-06-16", ["cs.CV"]))])
     server.script("/api/daily_papers", [Reply(200, (FIXTURES / "hf" / "2026-06-16.json").read_bytes())])
     archive = RawArchive(tmp_path / "raw" / DAY.isoformat())
@@ -271,7 +276,9 @@ def test_offline_rerun_gives_the_same_papers(server: ScriptedServer, clock: Fake
     hf = fetch_huggingface(online, hf_cfg(server), DAY)
     served = len(server.requests)
     offline = OfflineClient(archive)
-    ax2 = fetch_arxiv(offline, arxiv_cfg(server), DAY, today=dt.date(2026, 7, 1))  # a later day: RSS still used
+    ax2 = fetch_arxiv(
+        offline, arxiv_cfg(server), DAY, today=dt.date(2026, 7, 1)
+    )  # a later day: RSS still used
     hf2 = fetch_huggingface(offline, hf_cfg(server), DAY)
     assert ax2.papers == ax.papers and hf2.papers == hf.papers
     assert ax2.report.requests == 0 and hf2.report.requests == 0

@@ -1,4 +1,4 @@
-"""The polite HTTP client against a local server: retries, Retry-After, stalls, cut bodies, spacing, archive."""
+"""The polite HTTP client on a local server: retries, Retry-After, stalls, cut bodies, spacing, archive."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from sources_helpers import FakeClock, Reply, ScriptedServer
 
 from paper_digest.errors import SourceError
 from paper_digest.sources.archive import OfflineClient, RawArchive
 from paper_digest.sources.http import HttpClient, parse_retry_after
-from sources_helpers import FakeClock, Reply, ScriptedServer
 
 UA = "paper-digest/0.1.0 (+https://github.com/example/paper-digest)"
 
@@ -52,7 +52,11 @@ def test_success_sends_user_agent_and_params(server: ScriptedServer, clock: Fake
 def test_503_with_retry_after_seconds_then_success(server: ScriptedServer, clock: FakeClock) -> None:
     server.script(
         "/x",
-        [Reply(503, b"<html>busy</html>", {"Retry-After": "7"}), Reply(429, b"", {"Retry-After": "3"}), Reply(200, b"ok")],
+        [
+            Reply(503, b"<html>busy</html>", {"Retry-After": "7"}),
+            Reply(429, b"", {"Retry-After": "3"}),
+            Reply(200, b"ok"),
+        ],
     )
     client = make_client(clock)
     assert client.get(server.url + "/x", label="arXiv") == b"ok"
@@ -67,7 +71,14 @@ def test_retry_after_http_date_uses_server_clock(server: ScriptedServer, clock: 
     server.script(
         "/x",
         [
-            Reply(503, b"", {"Retry-After": format_datetime(later, usegmt=True), "Date": format_datetime(now, usegmt=True)}),
+            Reply(
+                503,
+                b"",
+                {
+                    "Retry-After": format_datetime(later, usegmt=True),
+                    "Date": format_datetime(now, usegmt=True),
+                },
+            ),
             Reply(200, b"ok"),
         ],
     )
@@ -145,7 +156,7 @@ def test_stall_every_time_fails_as_timeout(server: ScriptedServer, clock: FakeCl
 
 
 def test_cut_body_is_retried(server: ScriptedServer, clock: FakeClock) -> None:
-    server.script("/x", [Reply(200, b"[{\"paper\":", content_length=5000), Reply(200, b"[]")])
+    server.script("/x", [Reply(200, b'[{"paper":', content_length=5000), Reply(200, b"[]")])
     client = make_client(clock)
     assert client.get(server.url + "/x") == b"[]"
     assert client.requests_made == 2

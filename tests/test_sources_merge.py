@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from sources_helpers import FIXTURES, load_listing, render_atom
+
 from paper_digest.models import (
     ArxivSignals,
     FetchResult,
@@ -14,11 +16,12 @@ from paper_digest.models import (
 from paper_digest.sources.arxiv import parse_atom
 from paper_digest.sources.huggingface import parse_daily
 from paper_digest.sources.merge import merge_candidates
-from sources_helpers import FIXTURES, load_listing, render_atom
 
 
 def result(source: Source, papers: list[Paper]) -> FetchResult:
-    return FetchResult(papers=papers, report=SourceReport(source=source, status=SourceStatus.OK, count=len(papers)))
+    return FetchResult(
+        papers=papers, report=SourceReport(source=source, status=SourceStatus.OK, count=len(papers))
+    )
 
 
 def hf_paper(pid: str, title: str = "HF title", upvotes: int = 10) -> Paper:
@@ -40,7 +43,9 @@ def arxiv_paper(pid: str, version: int, title: str = "arXiv title") -> Paper:
         abstract="arxiv abstract",
         authors=["A", "B"],
         sources=[Source.ARXIV],
-        arxiv=ArxivSignals(primary_category="cs.CV", categories=["cs.CV"], announce_type="new", comment="8 pages"),
+        arxiv=ArxivSignals(
+            primary_category="cs.CV", categories=["cs.CV"], announce_type="new", comment="8 pages"
+        ),
     )
 
 

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from sources_helpers import FIXTURES, iter_hf_days, load_listing, render_atom, rss_from_listing
 
 from paper_digest.errors import ParseError
 from paper_digest.models import Source
 from paper_digest.sources.arxiv import parse_atom, parse_rss
 from paper_digest.sources.huggingface import parse_daily
-from sources_helpers import FIXTURES, iter_hf_days, load_listing, render_atom, rss_from_listing
 
 PAYLOADS = FIXTURES / "payloads"
 
@@ -139,7 +139,9 @@ def test_atom_testing_query_with_comment() -> None:
     assert len(batch.papers) == 10
     first = batch.papers[0]
     assert first.arxiv is not None
-    assert first.arxiv.comment and first.arxiv.comment.startswith("Artificial Intelligence in Software Testing")
+    assert first.arxiv.comment and first.arxiv.comment.startswith(
+        "Artificial Intelligence in Software Testing"
+    )
     assert any(p.version == 2 for p in batch.papers)
 
 
