@@ -61,9 +61,11 @@ PRIOR_GATE = 2.0
 EXCLUDE_FACTOR = 0.2
 #: weight of a description term when the profile also has keywords / when it has none
 DESCRIPTION_WEIGHT = 1.0
-DESCRIPTION_ONLY_WEIGHT = 2.0
+DESCRIPTION_ONLY_WEIGHT = 3.0
 
 _TOKEN = re.compile(r"[a-z0-9]+")
+#: "de-hazing", "De-blurring" -> one word, as "dehazing" and "deblurring"
+_DE_PREFIX = re.compile(r"\b([Dd]e)-(?=[A-Za-z])")
 _RAW_TOKEN = re.compile(r"[A-Za-z0-9]+")
 #: the same, keeping "|" as a token so that phrases do not run across HF keyword boundaries
 _TOKEN_OR_BAR = re.compile(r"[a-z0-9]+|\|")
@@ -184,6 +186,8 @@ def _normalise(text: str) -> str:
 def _tokens(text: str) -> list[str]:
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if "de-" in text or "De-" in text:
+        text = _DE_PREFIX.sub(r"\1", text)
     return list(map(_stem, _TOKEN.findall(text.lower())))
 
 
@@ -191,6 +195,8 @@ def _field_tokens(text: str) -> tuple[list[str], list[str]]:
     """One pass over a field: (stemmed lower-case tokens, original-case tokens for acronym lookup)."""
     if not text.isascii():
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    if "de-" in text or "De-" in text:
+        text = _DE_PREFIX.sub(r"\1", text)
     raw = _RAW_TOKEN.findall(text)
     return list(map(_stem, _TOKEN.findall(text.lower()))), raw
 

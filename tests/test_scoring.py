@@ -1,0 +1,220 @@
+"""The offline profile scorer: matching, calibration, explanations, and a ranking regression on real data."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from paper_digest.config import ProfileConfig
+from paper_digest.models import HFSignals, Paper, Source
+from paper_digest.scoring import score_papers
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PROFILE = ProfileConfig(
+    description="",
+    keywords={
+        "super-resolution|super resolution|SR": 3.0,
+        "dehaze|haze removal": 3.0,
+        "denoising": 2.5,
+        "diffusion model|diffusion": 1.5,
+        "large language model|LLM|agent": -1.5,
+    },
+    exclude=["jailbreak"],
+    authors=["Chao Dong"],
+)
+
+RESTORATION = Paper(
+    id="2606.00001",
+    title="Real-World Image Super-Resolution with Degradation-Aware Diffusion Priors",
+    abstract=(
+        "We study real-world image super-resolution (SR). Our diffusion model learns degradations and "
+        "restores fine textures; super-resolution results on RealSR and DRealSR beat prior SR methods."
+    ),
+    sources=[Source.ARXIV],
+)
+AGENT = Paper(
+    id="2606.00002",
+    title="AgentBench-Pro: Tool-Using LLM Agents for Long-Horizon Web Tasks",
+    abstract="Large language model agents plan, browse and call tools. We benchmark LLM agents on web tasks.",
+    sources=[Source.HUGGINGFACE],
+    hf=HFSignals(upvotes=950, github_repo="https://github.com/x/y", ai_keywords=["LLM agents", "tool use"]),
+)
+
+
+def _paper(pid: str, title: str, abstract: str = "", **kwargs: object) -> Paper:
+    return Paper.model_validate({"id": pid, "title": title, "abstract": abstract, **kwargs})
+
+
+def _score(paper: Paper, profile: ProfileConfig = PROFILE) -> float:
+    return score_papers([paper], profile)[0].score
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_ranking", ROOT / "bench" / "bench_ranking.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("bench_ranking", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------------------------------------- matching
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Fast Super-Resolution of Satellite Images",
+        "Fast super resolution of satellite images",
+        "FAST SUPER-RESOLUTION OF SATELLITE IMAGES",
+        "Fast SR of Satellite Images",
+        "Fast SRs for satellite images",
+    ],
+)
+def test_variants_hyphenation_and_case_match(title: str) -> None:
+    assert _score(_paper("1", title)) >= 40
+
+
+@pytest.mark.parametrize("word", ["Dehazing", "Dehazed", "De-Hazing", "dehaze", "Haze Removal"])
+def test_word_endings_match(word: str) -> None:
+    scored = score_papers([_paper("1", f"{word} for Outdoor Photos")], PROFILE)[0]
+    assert scored.score >= 40
+    assert any(r.kind == "keyword" and "title" in r.detail for r in scored.reasons)
+
+
+def test_acronym_matches_only_as_a_word() -> None:
+    assert _score(_paper("1", "Srinagar street scenes and SRAM chips")) == 0
+    assert _score(_paper("1", "A sr model")) == 0  # acronyms are case-sensitive
+
+
+def test_diffusion_sampling_vocabulary_is_not_image_denoising() -> None:
+    profile = ProfileConfig(keywords={"denoising": 3.0, "diffusion|denoising step": 1.0})
+    scored = score_papers([_paper("1", "Fewer denoising steps for faster diffusion")], profile)[0]
+    details = " ".join(r.detail for r in scored.reasons)
+    assert "denoising step" in details
+    assert len(scored.reasons) == 1  # one concept (diffusion), not the image-denoising one
+
+
+def test_chinese_description_works_without_keywords() -> None:
+    profile = ProfileConfig(description="我关注图像复原：超分辨率、去雾、去噪，以及扩散模型和流匹配。")
+    on_topic = _paper("1", "Single Image Dehazing with Flow Matching", "We remove haze with rectified flows.")
+    off_topic = _paper("2", "Tool-Using Agents for Spreadsheets", "An agent edits spreadsheets.")
+    scored = {s.paper.id: s for s in score_papers([on_topic, off_topic], profile)}
+    assert scored["1"].score >= 60
+    assert scored["2"].score == 0
+    assert all(r.kind == "description" for r in scored["1"].reasons)
+
+
+def test_english_description_works_without_keywords() -> None:
+    profile = ProfileConfig(description="I work on image super-resolution and low-light enhancement.")
+    assert _score(_paper("1", "Low-Light Enhancement via Retinex Priors"), profile) >= 40
+    assert _score(_paper("2", "Scaling Laws for Language Models"), profile) == 0
+
+
+# ---------------------------------------------------------------------------------- score semantics
+
+
+def test_calibration_on_topic_high_agent_low() -> None:
+    assert _score(RESTORATION) >= 60
+    assert _score(AGENT) < 15
+
+
+def test_exclusion_pushes_down() -> None:
+    clean = _paper("1", "Super-Resolution for Faces", "A super-resolution network.")
+    bad = _paper(
+        "2", "Super-Resolution for Faces", "A super-resolution network, robust to jailbreak prompts."
+    )
+    scored = {s.paper.id: s for s in score_papers([clean, bad], PROFILE)}
+    assert scored["2"].score < scored["1"].score * 0.5
+    assert any(r.kind == "exclude" and "jailbreak" in r.detail and r.points < 0 for r in scored["2"].reasons)
+
+
+def test_author_lifts() -> None:
+    plain = _paper("1", "Diffusion for Images", authors=["A. Person"])
+    followed = _paper("2", "Diffusion for Images", authors=["A. Person", "Chao Dong"])
+    scored = {s.paper.id: s for s in score_papers([plain, followed], PROFILE)}
+    assert scored["2"].score > scored["1"].score
+    assert any(r.kind == "author" and "Chao Dong" in r.detail for r in scored["2"].reasons)
+
+
+def test_priors_cannot_lift_off_topic_above_on_topic() -> None:
+    weak_on_topic = _paper("1", "A Study of Image Statistics", "We also touch on super-resolution briefly.")
+    famous_off_topic = AGENT.model_copy(
+        update={"hf": HFSignals(upvotes=100_000, github_repo="https://github.com/a/b", github_stars=90_000)}
+    )
+    ranked = score_papers([famous_off_topic, weak_on_topic], PROFILE)
+    assert [s.paper.id for s in ranked] == ["1", AGENT.id]
+    assert not any(r.kind == "prior" for r in ranked[1].reasons)
+
+
+def test_priors_lift_among_relevant_papers_but_only_a_little() -> None:
+    bare = RESTORATION
+    popular = RESTORATION.model_copy(
+        update={"id": "2606.00003", "hf": HFSignals(upvotes=500, github_repo="https://github.com/a/b")}
+    )
+    scores = {s.paper.id: s.score for s in score_papers([bare, popular], PROFILE)}
+    assert 0 < scores["2606.00003"] - scores[bare.id] <= 10
+
+
+def test_score_does_not_depend_on_the_batch() -> None:
+    alone = _score(RESTORATION)
+    crowd = [_paper(f"x{i}", f"Unrelated paper {i} on graphs") for i in range(50)] + [RESTORATION, AGENT]
+    in_crowd = next(s.score for s in score_papers(crowd, PROFILE) if s.paper.id == RESTORATION.id)
+    assert in_crowd == alone
+
+
+def test_reasons_explain_the_score() -> None:
+    scored = score_papers([RESTORATION], PROFILE)[0]
+    details = " ".join(r.detail for r in scored.reasons)
+    assert "'super-resolution/SR' in title" in details
+    assert "abstract" in details
+    assert math.isclose(sum(r.points for r in scored.reasons), scored.score, abs_tol=0.1)
+
+
+def test_reasons_sum_with_negatives_and_exclusion() -> None:
+    paper = _paper("1", "LLM agents for super-resolution", "An LLM agent picks SR models; no jailbreak.")
+    scored = score_papers([paper], PROFILE)[0]
+    assert any(r.points < 0 for r in scored.reasons)
+    assert math.isclose(sum(r.points for r in scored.reasons), scored.score, abs_tol=0.1)
+
+
+def test_every_paper_returned_sorted_with_ties_by_id() -> None:
+    papers = [_paper(pid, "Graph theory") for pid in ("2606.3", "2606.1", "2606.2")] + [RESTORATION]
+    ranked = score_papers(papers, PROFILE)
+    assert [s.paper.id for s in ranked] == [RESTORATION.id, "2606.1", "2606.2", "2606.3"]
+    assert all(0 <= s.score <= 100 for s in ranked)
+
+
+def test_deterministic() -> None:
+    papers = [RESTORATION, AGENT, _paper("9", "Dehazing with diffusion")]
+    first = score_papers(papers, PROFILE)
+    second = score_papers(list(reversed(papers)), PROFILE)
+    assert [s.model_dump() for s in first] == [s.model_dump() for s in second]
+
+
+def test_empty_profile_scores_everything_zero() -> None:
+    ranked = score_papers([RESTORATION, AGENT], ProfileConfig())
+    assert [s.score for s in ranked] == [0, 0]
+    assert [s.paper.id for s in ranked] == sorted([RESTORATION.id, AGENT.id])
+    assert score_papers([], PROFILE) == []
+
+
+# ------------------------------------------------------------------------------------ real ranking
+
+
+def test_example_profile_ranks_a_labelled_day_well() -> None:
+    """Regression on real data: NDCG@10 on a hand-labelled corpus day (see bench/labels/README.md)."""
+    bench = _bench()
+    profile = bench.load_profile()
+    day = "2026-06-16"
+    papers = bench.load_day(day)
+    ndcg = bench.ndcg_at_k(bench.rank_scorer(papers, profile), bench.load_labels(day))
+    naive = bench.ndcg_at_k(bench.rank_naive(papers, profile), bench.load_labels(day))
+    assert ndcg >= 0.8
+    assert ndcg > naive
