@@ -1,0 +1,153 @@
+"""Pure text helpers for the renderers: Markdown/HTML escaping, safe URLs, clipping, number formats.
+
+The rule the templates follow: every string that comes from outside (titles, abstracts, authors, comments,
+LLM output, URLs) is raw text until one of these functions turns it into Markdown. The result is wrapped in
+:class:`SafeMd` so the Jinja ``finalize`` hook knows it is already escaped; anything else a template prints
+is escaped by default.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote, urlsplit
+
+__all__ = [
+    "SafeMd",
+    "anchor_id",
+    "clip",
+    "format_count",
+    "format_score",
+    "md_cell",
+    "md_inline",
+    "md_link",
+    "plain_text",
+    "safe_url",
+]
+
+
+class SafeMd(str):
+    """A string that is already valid, inert Markdown: printed as is by the templates."""
+
+    __slots__ = ()
+
+
+#: Characters removed outright: C0/C1 controls (but tab and newlines, which become spaces), bidirectional
+#: overrides, embeddings, isolates and marks (they could visually reorder the page), zero-width spaces and BOMs.
+_DROP = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb]"
+)
+#: Lone surrogates (from a badly decoded JSON) cannot be written as UTF-8: they become U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: Every kind of line or paragraph break, and runs of whitespace: one space in inline text.
+_SPACES = re.compile(r"[\s\u2028\u2029\x85]+")
+
+#: Inline Markdown syntax escaped with a backslash (CommonMark allows escaping any ASCII punctuation).
+#: ``|`` for GFM tables, ``~`` for strikethrough, ``$`` for GitHub math. Parentheses, dots and dashes
+#: stay readable: without an unescaped ``[`` or ``<`` they cannot start a link or HTML.
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]|~$])")
+_HTML_ESCAPE = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_HTML_CHARS = re.compile(r"[&<>]")
+#: Text starting like a block (heading, quote, list item, setext underline, thematic break) when it is
+#: printed at the start of a line, e.g. in a list item ``- {{ text }}``.
+_BLOCK_START = re.compile(r"^(?:[#>+=-]|\d{1,9}(?=[.)]))")
+
+#: Characters percent-encoded in URLs so that a URL cannot end a Markdown link destination, split a table
+#: cell, open HTML or carry an invisible character.
+_URL_UNSAFE = frozenset(" \t\n\r\"'()<>\\`|^{}")
+
+
+def plain_text(value: object) -> str:
+    """Normalise outside text to one clean line: controls and bidi overrides dropped, whitespace collapsed."""
+    if value is None:
+        return ""
+    text = str(value)
+    text = _SURROGATE.sub("\ufffd", text)
+    text = _DROP.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def clip(value: object, limit: int | None) -> str:
+    """Plain text cut to ``limit`` characters with an ellipsis (counted in code points)."""
+    text = plain_text(value)
+    if limit is not None and limit > 0 and len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    return text
+
+
+def _escape(text: str) -> str:
+    text = _HTML_CHARS.sub(lambda m: _HTML_ESCAPE[m.group()], text)
+    text = _MD_ESCAPE.sub(r"\\\1", text)
+    return _BLOCK_START.sub(lambda m: m.group() + "\\" if m.group().isdigit() else "\\" + m.group(), text)
+
+
+def md_inline(value: object, limit: int | None = None) -> SafeMd:
+    """Outside text as inert inline Markdown on one line: no emphasis, link, HTML, heading or list."""
+    if isinstance(value, SafeMd):
+        return value
+    return SafeMd(_escape(clip(value, limit)))
+
+
+def md_cell(value: object, limit: int | None = None) -> SafeMd:
+    """Outside text for a GFM table cell: inline-escaped (``|`` included), never empty."""
+    escaped = md_inline(value, limit)
+    return escaped if escaped else SafeMd("—")
+
+
+def safe_url(value: object) -> str | None:
+    """An absolute http(s) URL made safe for a Markdown link destination, or None for anything else
+    (``javascript:``, ``data:``, relative paths, malformed URLs)."""
+    if not isinstance(value, str):
+        return None
+    url = value.strip()
+    if not url or len(url) > 2000 or _SURROGATE.search(url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    out = []
+    for char in url:
+        if char in _URL_UNSAFE or ord(char) < 0x20 or ord(char) >= 0x7F:
+            out.append(quote(char, safe=""))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def md_link(label: object, url: object, *, limit: int | None = None) -> SafeMd:
+    """``[label](url)`` when the URL is a safe http(s) URL, otherwise the escaped label alone."""
+    text = md_inline(label, limit)
+    target = safe_url(url)
+    if target is None or not text:
+        return text
+    return SafeMd(f"[{text}]({target})")
+
+
+_ANCHOR_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def anchor_id(paper_id: object, prefix: str = "paper") -> str:
+    """A stable HTML id for a paper from its arXiv id, using only ``[a-z0-9-]``: ``paper-2606-13681``."""
+    slug = _ANCHOR_CHARS.sub("-", plain_text(paper_id).lower()).strip("-")[:80]
+    return f"{prefix}-{slug}" if slug else prefix
+
+
+def format_count(value: int | None) -> str:
+    """Compact counts for badges: 999, 1.2k, 12.3k, 1.5M."""
+    if value is None:
+        return ""
+    if value < 1000:
+        return str(value)
+    if value < 1_000_000:
+        return f"{value / 1000:.1f}".removesuffix(".0") + "k"
+    return f"{value / 1_000_000:.1f}".removesuffix(".0") + "M"
+
+
+def format_score(value: float) -> str:
+    """A 0-100 score as a whole number (deterministic rounding: half up)."""
+    if value != value:  # NaN
+        return "?"
+    return str(int(max(0.0, min(100.0, value)) + 0.5))

@@ -1,0 +1,554 @@
+"""Rendering: the Jinja2 environment and its escaping filters, the digest, the JSON sidecar, the index,
+the JSON Schema of the sidecar. The Atom feed lives in :mod:`paper_digest.feed`.
+
+Escaping design: templates receive raw data (the Digest and plain view objects built here). The Jinja
+``finalize`` hook escapes every printed value for Markdown and HTML unless it is :class:`SafeMd` (what the
+filters ``md_inline``, ``md_cell``, ``md_link`` return). Built-in templates still name the filter for each
+context explicitly; a user template that forgets one is escaped anyway.
+
+Everything here is deterministic: no clock, no randomness, stable ordering.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .errors import RenderError
+from .feed import render_feed
+from .markup import (
+    SafeMd,
+    anchor_id,
+    clip,
+    format_count,
+    format_score,
+    md_cell,
+    md_inline,
+    md_link,
+    plain_text,
+    safe_url,
+)
+from .models import SIDECAR_SCHEMA_VERSION, AnalysisStatus, DeepDive, Digest, DigestPaper, Source, SourceStatus
+
+__all__ = [
+    "BUILTIN_TEMPLATES",
+    "render_digest",
+    "render_feed",
+    "render_index",
+    "render_sidecar",
+    "sidecar_json_schema",
+    "sidecar_schema_text",
+    "template_dirs",
+]
+
+logger = logging.getLogger(__name__)
+
+BUILTIN_TEMPLATES = ("classic", "footnotes")
+INDEX_TEMPLATE = "index.md.j2"
+SCHEMA_ID = "https://github.com/paper-digest/paper-digest/schema/digest.schema.json"
+
+SOURCE_LABELS = {Source.HUGGINGFACE.value: "HuggingFace", Source.ARXIV.value: "arXiv"}
+ANNOUNCE_LABELS = {
+    "new": "新论文",
+    "cross": "交叉列表",
+    "replace": "版本更新",
+    "replace-cross": "版本更新（交叉列表）",
+}
+#: The calm sentence shown when an analysis did not finish and the pipeline gave none.
+DEFAULT_MESSAGES = {
+    AnalysisStatus.PENDING: "深度解读尚未生成，下次运行时会自动补上；先附上摘要。",
+    AnalysisStatus.FAILED: "这篇论文的深度解读没有成功生成，先附上摘要。",
+    AnalysisStatus.BLOCKED: "模型没有给出这篇论文的解读，先附上摘要。",
+    AnalysisStatus.SKIPPED: "未入选深度解读，先附上摘要。",
+    AnalysisStatus.DONE: "深度解读内容缺失，先附上摘要。",
+}
+STATUS_ICONS = {
+    AnalysisStatus.PENDING: "⏳",
+    AnalysisStatus.FAILED: "⚠️",
+    AnalysisStatus.BLOCKED: "🚫",
+    AnalysisStatus.SKIPPED: "ℹ️",
+    AnalysisStatus.DONE: "⚠️",
+}
+SOURCE_FALLBACK = {
+    SourceStatus.FAILED: "{name} 今日数据获取失败，本期不含该来源的论文。",
+    SourceStatus.NO_ANNOUNCEMENT: "{name} 今日没有新论文公告。",
+    SourceStatus.EMPTY: "{name} 今日没有新论文。",
+}
+
+#: Lengths that keep one bad input from swamping the page (in characters).
+TITLE_LIMIT = 300
+AUTHOR_LIMIT = 80
+SENTENCE_LIMIT = 600
+MESSAGE_LIMIT = 200
+ABSTRACT_EXCERPT = 500
+REASON_LIMIT = 140
+AUTHORS_SHOWN = 3
+
+
+# --------------------------------------------------------------------------------------------- view objects
+
+
+@dataclass(frozen=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class PaperView:
+    """One paper as the templates see it. Every string is raw text: the template escapes it."""
+
+    paper: DigestPaper
+    anchor: str
+    rank: int
+    score: str
+    title: str
+    title_zh: str | None
+    authors: str
+    badges: list[str]
+    comment: str | None
+    links: list[Link]
+    reason: str
+    analysis: DeepDive | None
+    status: str
+    status_icon: str
+    message: str
+    abstract: str
+
+
+@dataclass(frozen=True)
+class DigestView:
+    digest: Digest
+    scan_line: str
+    notices: list[str]
+    featured: list[PaperView]
+    others: list[PaperView]
+    hidden: int
+    ledger_line: str | None
+    score_line: str
+    empty_reason: str | None
+    all_papers: list[PaperView] = field(default_factory=list)
+
+
+def _authors(names: Sequence[str]) -> str:
+    cleaned = [clip(n, AUTHOR_LIMIT) for n in names]
+    cleaned = [n for n in cleaned if n]
+    if len(cleaned) <= AUTHORS_SHOWN + 1:
+        return ", ".join(cleaned)
+    return ", ".join(cleaned[:AUTHORS_SHOWN]) + f" 等 {len(cleaned)} 人"
+
+
+def _badges(paper: DigestPaper) -> list[str]:
+    badges: list[str] = []
+    if paper.hf is not None:
+        badges.append(f"🔥 HF {paper.hf.upvotes} 赞")
+        if paper.hf.organization:
+            badges.append(f"🏢 {clip(paper.hf.organization, 60)}")
+    elif Source.HUGGINGFACE in paper.sources:
+        badges.append("🔥 HF")
+    if paper.arxiv is not None:
+        parts = ["arXiv"]
+        if paper.arxiv.primary_category:
+            parts.append(clip(paper.arxiv.primary_category, 30))
+        badges.append("📄 " + " ".join(parts))
+        kind = ANNOUNCE_LABELS.get(paper.arxiv.announce_type or "")
+        if kind:
+            badges.append(kind)
+    elif Source.ARXIV in paper.sources:
+        badges.append("📄 arXiv")
+    if paper.is_update:
+        version = f" v{paper.version}" if paper.version else ""
+        badges.append(f"🔁 新版本{version}")
+    return badges
+
+
+def _links(paper: DigestPaper) -> list[Link]:
+    """Links in a fixed order; only http(s) URLs survive."""
+    labels = [("abs", "摘要"), ("pdf", "PDF"), ("hf", "HF"), ("code", "代码"), ("project", "项目主页")]
+    found: list[Link] = []
+    for key, label in labels:
+        url = safe_url(paper.links.get(key))
+        if url is None:
+            continue
+        if key == "code" and paper.hf is not None and paper.hf.github_stars:
+            label = f"代码 ⭐ {format_count(paper.hf.github_stars)}"
+        found.append(Link(label, url))
+    return found
+
+
+def _reason(paper: DigestPaper) -> str:
+    """One line saying why a paper is worth a look: the HF AI summary, else the strongest score reasons."""
+    if paper.hf is not None and paper.hf.ai_summary and plain_text(paper.hf.ai_summary):
+        return clip(paper.hf.ai_summary, REASON_LIMIT)
+    positive = sorted((r for r in paper.score_reasons if r.points > 0), key=lambda r: (-r.points, r.detail))
+    details = [clip(r.detail, 60) for r in positive[:2]]
+    details = [d for d in details if d]
+    if details:
+        return "；".join(details)
+    return clip(paper.abstract, 80)
+
+
+def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
+    analysis = paper.analysis if paper.analysis_status is AnalysisStatus.DONE else None
+    status = paper.analysis_status
+    if status is AnalysisStatus.DONE and analysis is None:
+        status = AnalysisStatus.FAILED  # "done" without content: say so calmly
+    message = clip(paper.analysis_message, MESSAGE_LIMIT) or DEFAULT_MESSAGES[status]
+    title_zh = clip(analysis.title_zh, TITLE_LIMIT) if analysis is not None else ""
+    comment = clip(paper.arxiv.comment, 200) if paper.arxiv is not None else ""
+    return PaperView(
+        paper=paper,
+        anchor=anchor,
+        rank=paper.rank,
+        score=format_score(paper.score),
+        title=clip(paper.title, TITLE_LIMIT) or paper.id,
+        title_zh=title_zh or None,
+        authors=_authors(paper.authors),
+        badges=_badges(paper),
+        comment=comment or None,
+        links=_links(paper),
+        reason=_reason(paper),
+        analysis=analysis,
+        status=status.value,
+        status_icon=STATUS_ICONS[status],
+        message=message,
+        abstract=clip(paper.abstract, ABSTRACT_EXCERPT),
+    )
+
+
+def _paper_views(papers: Sequence[DigestPaper]) -> list[PaperView]:
+    """Views with unique anchors (``paper-<arxiv id>``; a clash gets the rank appended)."""
+    seen: set[str] = set()
+    views = []
+    for paper in papers:
+        anchor = anchor_id(paper.id)
+        if anchor in seen:
+            anchor = f"{anchor}-r{paper.rank}"
+        while anchor in seen:
+            anchor += "-x"
+        seen.add(anchor)
+        views.append(_paper_view(paper, anchor))
+    return views
+
+
+def _source_name(key: str) -> str:
+    return SOURCE_LABELS.get(key, clip(key, 40))
+
+
+def _scan_line(digest: Digest) -> str:
+    stats = digest.stats
+    by_source = dict(stats.candidates_by_source)
+    if not by_source:
+        by_source = {r.source.value: r.count for r in digest.sources if r.status is not SourceStatus.DISABLED}
+    order = [Source.HUGGINGFACE.value, Source.ARXIV.value]
+    keys = [k for k in order if k in by_source] + sorted(k for k in by_source if k not in order)
+    total = stats.candidates or len(digest.papers)
+    parts = [f"{_source_name(k)} {by_source[k]}" for k in keys]
+    detail = " · ".join(parts)
+    if parts and sum(by_source.values()) != total:
+        detail += f"，去重后 {total}"
+    line = f"扫描 {total} 篇"
+    if detail:
+        line += f"（{detail}）"
+    featured = len(digest.featured)
+    done = sum(1 for p in digest.featured if p.analysis_status is AnalysisStatus.DONE and p.analysis)
+    if total:
+        line += f"，{stats.above_threshold} 篇达到推荐分数线（≥ {digest.min_score:g} 分）"
+    if featured:
+        line += f"，精选 {featured} 篇深度解读"
+        if done != featured:
+            line += f"（已完成 {done} 篇）"
+    return line + "。"
+
+
+def _notices(digest: Digest) -> list[str]:
+    """The digest's notices, plus a sentence for any source problem they do not already mention."""
+    notices: list[str] = []
+    for text in digest.notices:
+        line = clip(text, 400)
+        if line and line not in notices:
+            notices.append(line)
+    for report in digest.sources:
+        template = SOURCE_FALLBACK.get(report.status)
+        if template is None:
+            continue
+        name = _source_name(report.source.value)
+        line = clip(report.message, 400) or template.format(name=name)
+        if line not in notices and not (report.message is None and any(name in n for n in notices)):
+            notices.append(line)
+    return notices
+
+
+def _ledger_line(digest: Digest) -> str | None:
+    ledger = digest.stats.llm
+    requests = ledger.requests or digest.stats.llm_requests
+    if not requests and not ledger.cache_hits:
+        return None
+    models = "、".join(f"{clip(m, 60)} {n}" for m, n in sorted(ledger.requests_by_model.items()))
+    line = f"LLM 请求 {requests} 次"
+    if models:
+        line += f"（{models}）"
+    line += f" · 缓存命中 {ledger.cache_hits} · tokens 输入 {ledger.tokens_in:,} / 输出 {ledger.tokens_out:,}"
+    limited = ledger.rate_limited_minute + ledger.rate_limited_day
+    if ledger.retries or limited:
+        line += f" · 重试 {ledger.retries} · 限流 {limited}"
+    return line
+
+
+def _empty_reason(digest: Digest, notices: Sequence[str]) -> str | None:
+    if digest.papers:
+        return None
+    if notices:
+        return "今天没有可推荐的论文，原因见上方提示。"
+    return "今天没有可推荐的论文：各来源都没有新论文。"
+
+
+def digest_view(digest: Digest, *, max_listed: int | None = None) -> DigestView:
+    """Everything a digest template needs, computed once, in Python, deterministically."""
+    papers = sorted(digest.papers, key=lambda p: (p.rank, p.id))
+    views = _paper_views(papers)
+    featured = [v for v in views if v.paper.deep_dive]
+    others = [v for v in views if not v.paper.deep_dive]
+    hidden = 0
+    if max_listed is not None and len(others) > max_listed:
+        hidden = len(others) - max_listed
+        others = others[:max_listed]
+    notices = _notices(digest)
+    return DigestView(
+        digest=digest,
+        scan_line=_scan_line(digest),
+        notices=notices,
+        featured=featured,
+        others=others,
+        hidden=hidden,
+        ledger_line=_ledger_line(digest),
+        score_line=(
+            f"评分为 0–100，依据研究画像中的关键词、研究描述、关注作者等计算；达到 {digest.min_score:g} 分"
+            "的论文才会入选深度解读。每篇论文的评分依据见同名 JSON 文件。"
+        ),
+        empty_reason=_empty_reason(digest, notices),
+        all_papers=featured + others,
+    )
+
+
+# --------------------------------------------------------------------------------------------- environment
+
+
+def template_dirs() -> list[Path]:
+    """Folders holding the built-in templates: inside the installed package (wheel), then the source
+    checkout's top-level ``templates/``."""
+    here = Path(__file__).resolve()
+    candidates = [here.parent / "templates", here.parents[2] / "templates"]
+    return [path for path in candidates if path.is_dir()]
+
+
+def _finalize(value: object) -> object:
+    """Escape by default: whatever a template prints is inert Markdown unless already SafeMd."""
+    if isinstance(value, SafeMd):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, int | float):
+        return str(value)
+    return md_inline(value)
+
+
+def _raw_md(value: object) -> SafeMd:
+    """Opt out of escaping (for trusted text a template composes itself)."""
+    return SafeMd("" if value is None else str(value))
+
+
+def _environment(template_dir: Path | None) -> jinja2.Environment:
+    loaders: list[jinja2.BaseLoader] = []
+    if template_dir is not None:
+        loaders.append(jinja2.FileSystemLoader(str(template_dir)))
+    loaders.append(jinja2.FileSystemLoader([str(p) for p in template_dirs()]))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        finalize=_finalize,
+        auto_reload=False,
+    )
+    env.filters.update(
+        md_inline=md_inline,
+        md_cell=md_cell,
+        md_url=lambda url: SafeMd(safe_url(url) or ""),
+        md_link=md_link,
+        raw_md=_raw_md,
+        clip=clip,
+        count=format_count,
+        score=format_score,
+        anchor=anchor_id,
+    )
+    env.globals.update(link=md_link)
+    return env
+
+
+def _template_file(name: str) -> str:
+    return name if name.endswith(".j2") else f"{name}.md.j2"
+
+
+def _location(exc: BaseException, fallback: str) -> tuple[str, int | None]:
+    """The template file and line where a render error happened (Jinja rewrites tracebacks so that
+    template frames carry the template's file name and line)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and not frame.filename.endswith(".py") and frame.lineno:
+            return Path(frame.filename).name, frame.lineno
+    return fallback, None
+
+
+def _render_error(exc: BaseException, name: str) -> RenderError:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        where = Path(exc.filename).name if exc.filename else (exc.name or name)
+        line: int | None = exc.lineno
+        detail = exc.message or str(exc)
+    else:
+        where, line = _location(exc, name)
+        detail = str(exc) or exc.__class__.__name__
+    detail = plain_text(detail)[:300]
+    position = f", line {line}" if line else ""
+    return RenderError(f"template {where}{position}: {detail}", template=where, line=line)
+
+
+def _render(env: jinja2.Environment, name: str, context: dict[str, object]) -> str:
+    try:
+        template = env.get_template(name)
+    except jinja2.TemplateNotFound as exc:
+        missing = exc.name if exc.name else name
+        raise RenderError(
+            f"template {missing} not found (built-in templates: {', '.join(BUILTIN_TEMPLATES)})",
+            template=name,
+        ) from None
+    except jinja2.TemplateSyntaxError as exc:
+        raise _render_error(exc, name) from None
+    try:
+        text = template.render(context)
+    except RenderError:
+        raise
+    except Exception as exc:  # a user template can fail in any way; report where
+        raise _render_error(exc, name) from None
+    return text if text.endswith("\n") else text + "\n"
+
+
+# --------------------------------------------------------------------------------------------- public API
+
+
+def render_digest(
+    digest: Digest,
+    *,
+    template: str = "classic",
+    template_dir: Path | None = None,
+    max_listed: int | None = None,
+) -> str:
+    """The day's Markdown digest. ``template`` is a built-in name ("classic", "footnotes") or the name of a
+    template in ``template_dir`` (``name`` finds ``name.md.j2``; a name ending in ``.j2`` is used as is).
+    ``max_listed`` caps the table of other papers (None lists all). Raises RenderError naming the template
+    and line when a template fails."""
+    if not template or "/" in template or "\\" in template or template.startswith("."):
+        raise RenderError(f"template name {template!r} is not a plain file name", template=template)
+    view = digest_view(digest, max_listed=max_listed)
+    env = _environment(template_dir)
+    return _render(env, _template_file(template), {"digest": digest, "view": view})
+
+
+def render_sidecar(digest: Digest) -> str:
+    """The JSON sidecar: the whole Digest, keys sorted, UTF-8 text (not \\u escapes), trailing newline."""
+    data = digest.model_dump(mode="json")
+    try:
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True, indent=2, allow_nan=False)
+    except ValueError as exc:
+        raise RenderError(f"sidecar for {digest.date}: {exc}") from None
+    return text + "\n"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    date: str
+    file: str
+    title: str
+    papers: int
+    deep_dives: int
+    top_title: str | None
+    top_score: str | None
+    top_url: str | None
+    problems: int
+
+
+def _index_row(digest: Digest) -> IndexRow:
+    day = digest.date.isoformat()
+    file = f"{day}.md"
+    papers = sorted(digest.papers, key=lambda p: (p.rank, p.id))
+    top = papers[0] if papers else None
+    top_title = top_url = top_score = None
+    if top is not None:
+        zh = top.analysis.title_zh if top.analysis is not None else ""
+        top_title = clip(zh, TITLE_LIMIT) or clip(top.title, TITLE_LIMIT) or top.id
+        top_score = format_score(top.score)
+        top_url = f"{file}#{anchor_id(top.id)}" if top.deep_dive else safe_url(top.links.get("abs"))
+    done = sum(1 for p in digest.papers if p.deep_dive and p.analysis_status is AnalysisStatus.DONE)
+    problems = sum(1 for r in digest.sources if r.status is SourceStatus.FAILED)
+    return IndexRow(
+        date=day,
+        file=file,
+        title=clip(digest.title, TITLE_LIMIT),
+        papers=len(digest.papers),
+        deep_dives=done,
+        top_title=top_title,
+        top_score=top_score,
+        top_url=top_url,
+        problems=problems,
+    )
+
+
+def newest_first(digests: Sequence[Digest]) -> list[Digest]:
+    """Digests newest first, one per date (the first one given wins)."""
+    seen: set[str] = set()
+    unique = []
+    for digest in digests:
+        key = digest.date.isoformat()
+        if key not in seen:
+            seen.add(key)
+            unique.append(digest)
+    return sorted(unique, key=lambda d: d.date, reverse=True)
+
+
+def render_index(digests: Sequence[Digest], *, template_dir: Path | None = None) -> str:
+    """``digests/README.md``: every digest, newest first, with its count and top paper."""
+    ordered = newest_first(digests)
+    rows = [_index_row(d) for d in ordered]
+    title = clip(ordered[0].title, TITLE_LIMIT) if ordered else "论文日报"
+    env = _environment(template_dir)
+    return _render(env, INDEX_TEMPLATE, {"rows": rows, "title": title, "digests": ordered})
+
+
+def sidecar_json_schema() -> dict[str, object]:
+    """The JSON Schema of the sidecar, generated from :class:`models.Digest`."""
+    schema = Digest.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "paper-digest daily digest sidecar",
+        "description": (
+            f"The <date>.json file written beside each <date>.md digest. Layout version {SIDECAR_SCHEMA_VERSION}"
+            " (field schema_version); the major part changes on breaking changes. Generated from"
+            " paper_digest.models.Digest; do not edit by hand."
+        ),
+        **{k: v for k, v in schema.items() if k not in ("title", "description")},
+    }
+
+
+def sidecar_schema_text() -> str:
+    """The exact text of the committed ``schema/digest.schema.json``."""
+    return json.dumps(sidecar_json_schema(), ensure_ascii=False, indent=2) + "\n"
