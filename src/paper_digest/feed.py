@@ -53,7 +53,9 @@ def _entry_html(digest: Digest) -> str:
             note = f"<br/>{html.escape(_text(paper.analysis.one_sentence, 300))}"
         items.append(f"<li>{label}（{format_score(paper.score)} 分）{note}</li>")
     notices = "".join(f"<p>{html.escape(_text(n, 400))}</p>" for n in digest.notices)
-    head = f"<p>候选 {len(digest.papers)} 篇，深度解读 {sum(1 for p in digest.papers if p.deep_dive)} 篇。</p>"
+    head = (
+        f"<p>候选 {len(digest.papers)} 篇，深度解读 {sum(1 for p in digest.papers if p.deep_dive)} 篇。</p>"
+    )
     body = f"<ul>{''.join(items)}</ul>" if items else "<p>今天没有可推荐的论文。</p>"
     return head + notices + body
 

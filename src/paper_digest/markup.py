@@ -32,7 +32,8 @@ class SafeMd(str):
 
 
 #: Characters removed outright: C0/C1 controls (but tab and newlines, which become spaces), bidirectional
-#: overrides, embeddings, isolates and marks (they could visually reorder the page), zero-width spaces and BOMs.
+#: overrides, embeddings, isolates and marks (they could visually reorder the page), zero-width spaces
+#: and BOMs.
 _DROP = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064"
     "\u2066-\u206f\ufeff\ufff9-\ufffb]"

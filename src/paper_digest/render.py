@@ -34,7 +34,15 @@ from .markup import (
     plain_text,
     safe_url,
 )
-from .models import SIDECAR_SCHEMA_VERSION, AnalysisStatus, DeepDive, Digest, DigestPaper, Source, SourceStatus
+from .models import (
+    SIDECAR_SCHEMA_VERSION,
+    AnalysisStatus,
+    DeepDive,
+    Digest,
+    DigestPaper,
+    Source,
+    SourceStatus,
+)
 
 __all__ = [
     "BUILTIN_TEMPLATES",
@@ -541,7 +549,8 @@ def sidecar_json_schema() -> dict[str, object]:
         "$id": SCHEMA_ID,
         "title": "paper-digest daily digest sidecar",
         "description": (
-            f"The <date>.json file written beside each <date>.md digest. Layout version {SIDECAR_SCHEMA_VERSION}"
+            "The <date>.json file written beside each <date>.md digest. "
+            f"Layout version {SIDECAR_SCHEMA_VERSION}"
             " (field schema_version); the major part changes on breaking changes. Generated from"
             " paper_digest.models.Digest; do not edit by hand."
         ),

@@ -1,0 +1,256 @@
+"""Render tests: golden files, CommonMark link checks, hostile input, index, feed, schema, errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from render_samples import DAY, empty_digest, hostile_digest, rich_digest
+
+from paper_digest.errors import RenderError
+from paper_digest.feed import ATOM_NS
+from paper_digest.models import Digest
+from paper_digest.render import (
+    render_digest,
+    render_feed,
+    render_index,
+    render_sidecar,
+    sidecar_schema_text,
+)
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMA = Path(__file__).resolve().parents[1] / "schema" / "digest.schema.json"
+ANCHOR_HTML = re.compile(r'^(?:<a id="[a-z0-9-]+">(?:</a>)?|</a>)$')
+A = f"{{{ATOM_NS}}}"
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def check_golden(path: Path, text: str, update: bool) -> None:
+    if update:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), f"{path} missing: run pytest --update-golden"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"{path.name} changed: review, then pytest --update-golden"
+    )
+
+
+def tokens(text: str) -> list:  # type: ignore[type-arg]
+    md = MarkdownIt("commonmark").enable("table")
+    flat = []
+    for token in md.parse(text):
+        flat.append(token)
+        flat.extend(token.children or [])
+    return flat
+
+
+def check_page(text: str, *, relative_ok: bool = False) -> None:
+    """Every internal link resolves, every external link is http(s), HTML is only our anchors."""
+    toks = tokens(text)
+    ids: set[str] = set()
+    for tok in toks:
+        if tok.type in ("html_inline", "html_block"):
+            assert ANCHOR_HTML.match(tok.content.strip()), tok.content
+            ids.update(re.findall(r'id="([a-z0-9-]+)"', tok.content))
+    for tok in toks:
+        if tok.type == "link_open":
+            href = str(tok.attrs["href"])
+            if href.startswith("#"):
+                assert href[1:] in ids, f"dangling internal link {href}"
+            elif relative_ok and re.fullmatch(r"\d{4}-\d{2}-\d{2}\.md(#[a-z0-9-]+)?|feed\.xml", href):
+                continue
+            else:
+                assert re.match(r"https?://", href), href
+    html = MarkdownIt("commonmark").enable("table").render(text)
+    lowered = html.lower()
+    assert "<script" not in lowered and "<img" not in lowered
+    assert not re.search(r'(?:href|src)="\s*(?:javascript|data|vbscript):', lowered)
+
+
+@pytest.mark.parametrize("template", ["classic", "footnotes"])
+def test_golden(template: str, update_golden: bool) -> None:
+    text = render_digest(rich_digest(), template=template)
+    check_golden(GOLDEN / f"{template}.md", text, update_golden)
+    check_page(text)
+
+
+def test_golden_empty_day(update_golden: bool) -> None:
+    text = render_digest(empty_digest())
+    check_golden(GOLDEN / "empty.md", text, update_golden)
+    assert "arXiv 周六不发布新论文" in text and "今天没有可推荐的论文" in text
+    check_page(text)
+
+
+def test_classic_content() -> None:
+    text = render_digest(rich_digest())
+    assert text.startswith("# 🚀 CV 论文日报 | 2026-06-12\n")
+    assert "HuggingFace 35 · arXiv 182，去重后 201" in text and "精选 4 篇深度解读" in text
+    for section in ("核心创新点", "技术细节", "对我的启发", "潜在缺陷"):
+        assert text.count(section) == 2  # the two finished deep dives
+    assert "等 6 人" in text and "🔥 HF 123 赞" in text and "代码 ⭐ 1.5k" in text
+    assert "今日 LLM 配额已用完" in text and "429" not in text
+    assert "LLM 请求 3 次" in text and "缓存命中 1" in text
+
+
+@pytest.mark.parametrize("template", ["classic", "footnotes"])
+def test_deterministic_and_roundtrip(template: str) -> None:
+    digest = rich_digest()
+    first = render_digest(digest, template=template)
+    assert first == render_digest(digest, template=template)
+    again = Digest.model_validate(json.loads(render_sidecar(digest)))
+    assert render_digest(again, template=template) == first
+
+
+def test_max_listed() -> None:
+    text = render_digest(rich_digest(), max_listed=1)
+    assert "另有 1 篇" in text and "An Old-Style" not in text
+
+
+@pytest.mark.parametrize("template", ["classic", "footnotes"])
+def test_hostile_input_stays_inert(template: str) -> None:
+    text = render_digest(hostile_digest(), template=template)
+    check_page(text)
+    toks = tokens(text)
+    assert sum(1 for t in toks if t.type == "heading_open" and t.tag == "h1") == 1
+    assert "\u202e" not in text and "\x00" not in text and "\ud800" not in text
+    assert "You exceeded your current quota\n" not in text
+    text.encode("utf-8")  # no lone surrogates
+    # tables keep their shape: every row has the header's cell count and the score column holds a score
+    md = MarkdownIt("commonmark").enable("table")
+    rows: list[list[str]] = []
+    block = md.parse(text)
+    for i, tok in enumerate(block):
+        if tok.type == "tr_open":
+            cells = []
+            j = i + 1
+            while block[j].type != "tr_close":
+                if block[j].type == "inline":
+                    cells.append(block[j].content)
+                j += 1
+            rows.append(cells)
+    assert rows
+    width = len(rows[0])
+    for row in rows[1:]:
+        assert len(row) == width
+        assert re.fullmatch(r"\d{1,3}", row[2]), row
+    for line in text.splitlines():
+        if line.startswith("| "):
+            assert len(re.findall(r"(?<!\\)\|", line)) == width + 1, line
+
+
+def test_hostile_long_title_is_clipped() -> None:
+    text = render_digest(hostile_digest())
+    assert "A" * 400 not in text.replace("AAAA", "AAAA")  # clipped, not 5000 As in a heading
+    assert max(len(line) for line in text.splitlines()) < 4000
+
+
+def test_sidecar() -> None:
+    text = render_sidecar(rich_digest())
+    assert text.endswith("}\n") and "CV 论文日报" in text
+    data = json.loads(text)
+    assert data["date"] == "2026-06-12" and data["papers"][0]["analysis_status"] == "done"
+    assert render_sidecar(rich_digest()) == text
+
+
+def test_schema_file_up_to_date(update_golden: bool) -> None:
+    text = sidecar_schema_text()
+    if update_golden:
+        SCHEMA.parent.mkdir(exist_ok=True)
+        SCHEMA.write_text(text, encoding="utf-8")
+    assert SCHEMA.read_text(encoding="utf-8") == text, "schema stale: run pytest --update-golden"
+    schema = json.loads(text)
+    assert {"date", "papers", "stats"} <= set(schema["properties"])
+
+
+def test_index(update_golden: bool) -> None:
+    digests = [empty_digest(), rich_digest(), empty_digest(DAY.replace(day=1))]
+    text = render_index(digests)
+    check_golden(GOLDEN / "index.md", text, update_golden)
+    check_page(text, relative_ok=True)
+    dates = re.findall(r"\[(\d{4}-\d{2}-\d{2})\]\(\1\.md\)", text)
+    assert dates == ["2026-06-13", "2026-06-12", "2026-06-01"]
+    assert "(2026-06-12.md#paper-2606-13681)" in text and "（92 分）" in text
+    assert render_index([]).count("还没有任何日报") == 1
+
+
+def test_index_hostile() -> None:
+    text = render_index([hostile_digest()])
+    check_page(text, relative_ok=True)
+
+
+def parse_feed(text: str) -> ET.Element:
+    assert text.startswith('<?xml version="1.0" encoding="utf-8"?>\n')
+    return ET.fromstring(text.encode("utf-8"))
+
+
+def test_feed(update_golden: bool) -> None:
+    digests = [rich_digest(), empty_digest(), empty_digest(DAY.replace(day=1))]
+    text = render_feed(digests, feed_url="https://example.org/d/feed.xml", site_url="https://example.org/d/")
+    check_golden(GOLDEN / "feed.xml", text, update_golden)
+    root = parse_feed(text)
+    assert root.tag == f"{A}feed"
+    for name in ("id", "title", "updated", "author"):
+        assert root.find(f"{A}{name}") is not None
+    assert root.findtext(f"{A}updated") == "2026-06-13T00:00:00Z"
+    entries = root.findall(f"{A}entry")
+    assert [e.findtext(f"{A}updated") for e in entries] == [
+        "2026-06-13T00:00:00Z",
+        "2026-06-12T00:00:00Z",
+        "2026-06-01T00:00:00Z",
+    ]
+    for entry in entries:
+        for name in ("id", "title", "updated", "content"):
+            assert entry.find(f"{A}{name}") is not None
+    assert entries[1].findtext(f"{A}id") == "https://example.org/d/2026-06-12.md"
+    assert (
+        render_feed(
+            list(reversed(digests)),
+            feed_url="https://example.org/d/feed.xml",
+            site_url="https://example.org/d/",
+        )
+        == text
+    )
+
+
+def test_feed_hostile_and_without_urls() -> None:
+    text = render_feed([hostile_digest()], feed_url="javascript:alert(1)")
+    root = parse_feed(text)
+    assert root.findtext(f"{A}id", "").startswith("urn:uuid:")
+    assert all(link.get("href", "").startswith("https://") for link in root.iter(f"{A}link"))
+    content = root.find(f"{A}entry/{A}content")
+    assert content is not None and "<script" not in (content.text or "")
+    assert root.find(f"{A}link") is None  # the rejected feed_url gives no self link
+    assert render_feed([]).count("<entry>") == 0
+
+
+def test_user_template_override_and_errors(tmp_path: Path) -> None:
+    (tmp_path / "mine.md.j2").write_text("# {{ view.digest.title }} {{ view.digest.title | md_inline }}\n")
+    assert (
+        render_digest(rich_digest(), template="mine", template_dir=tmp_path) == "# CV 论文日报 CV 论文日报\n"
+    )
+    hostile = render_digest(hostile_digest(), template="mine", template_dir=tmp_path)
+    assert "<script" not in hostile  # escaped by default even without a filter
+    (tmp_path / "classic.md.j2").write_text("override {{ view.digest.date }}\n")
+    assert render_digest(rich_digest(), template_dir=tmp_path) == "override 2026-06-12\n"
+
+    (tmp_path / "broken.md.j2").write_text("line 1\n\n{{ view.nope }}\n")
+    with pytest.raises(RenderError) as info:
+        render_digest(rich_digest(), template="broken", template_dir=tmp_path)
+    assert str(info.value).startswith("template broken.md.j2, line 3:") and "nope" in str(info.value)
+    assert info.value.line == 3
+
+    (tmp_path / "syntax.md.j2").write_text("ok\n{% if %}\n")
+    with pytest.raises(RenderError, match=r"^template syntax\.md\.j2, line 2: "):
+        render_digest(rich_digest(), template="syntax", template_dir=tmp_path)
+    with pytest.raises(RenderError, match="not found"):
+        render_digest(rich_digest(), template="missing", template_dir=tmp_path)
+    with pytest.raises(RenderError):
+        render_digest(rich_digest(), template="../etc/passwd")
