@@ -353,6 +353,7 @@ class Analyzer:
             response_schema=RESPONSE_SCHEMA,
             max_output_tokens=max_output_tokens,
             thinking_config=_thinking_config(model),
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),  # no tools here
         )
 
     def _generate(

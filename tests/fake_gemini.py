@@ -1,0 +1,423 @@
+"""A fake Gemini API on 127.0.0.1 for tests and benchmarks: the real google-genai client talks to it.
+
+It serves ``POST /{api_version}/models/{model}:generateContent`` with realistic generateContent JSON,
+enforces a per-window and a per-day request limit per model with the real 429 bodies
+(``fixtures/payloads/gemini_429_*``, model name and delay rewritten), and plays scripted faults in order.
+Time comes from an injectable clock, so a test can share its :class:`FakeClock` with the server and never
+sleep real seconds.
+
+    with FakeGemini(clock=clock, per_window=5, window_seconds=60) as server:
+        server.script("503", "ok", model="gemini-2.5-flash")
+        ... HttpOptions(base_url=server.url) ...
+        assert server.count("gemini-2.5-flash") == 2
+
+Behaviours for :meth:`FakeGemini.script`: ``ok``, ``429_minute`` (the real per-minute body, "retry in
+58.217843437s"), ``429_day`` (the real per-day body; the model then stays exhausted until :meth:`new_day`),
+``500``, ``503``, ``400``, ``403``, ``404``, ``max_tokens`` (finishReason MAX_TOKENS, JSON cut in half),
+``blocked`` (promptFeedback.blockReason SAFETY, no candidates), ``safety`` (candidate finishReason SAFETY),
+``empty`` (a candidate without content), ``invalid_json``, ``drop`` (close the connection, no response).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
+PER_MINUTE_BODY = PAYLOADS / "gemini_429_perminute_gemini-3-flash.json"
+PER_DAY_BODY = PAYLOADS / "gemini_429_perday_gemini-2.0-flash.json"
+
+_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
+_TITLE = re.compile(r"标题：(?P<title>[^\n]*)")
+
+BEHAVIOURS = frozenset(
+    {
+        "ok",
+        "429_minute",
+        "429_day",
+        "500",
+        "503",
+        "400",
+        "403",
+        "404",
+        "max_tokens",
+        "blocked",
+        "safety",
+        "empty",
+        "invalid_json",
+        "drop",
+    }
+)
+
+
+class FakeClock:
+    """A monotonic clock and a sleep that advances it instantly. Thread-safe; records every sleep."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+        self.start = start
+        self.sleeps: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.sleeps.append(seconds)
+            if seconds > 0:
+                self.now += seconds
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+
+    @property
+    def elapsed(self) -> float:
+        return self.now - self.start
+
+
+@dataclass
+class RecordedRequest:
+    model: str
+    api_version: str
+    body: dict[str, Any]
+    raw: bytes
+    headers: dict[str, str]
+    at: float
+    status: int = 0
+    behaviour: str = ""
+
+    @property
+    def max_output_tokens(self) -> int | None:
+        value = self.body.get("generationConfig", {}).get("maxOutputTokens")
+        return int(value) if value is not None else None
+
+    @property
+    def text(self) -> str:
+        """All the text of the request's contents (the user turn)."""
+        parts = [
+            part.get("text", "")
+            for content in self.body.get("contents", [])
+            for part in content.get("parts", [])
+        ]
+        return "\n".join(parts)
+
+    @property
+    def system_text(self) -> str:
+        system = self.body.get("systemInstruction") or self.body.get("system_instruction") or {}
+        return "\n".join(part.get("text", "") for part in system.get("parts", []))
+
+
+def deep_dive_json(title: str) -> dict[str, Any]:
+    """A plausible DeepDive answer."""
+    return {
+        "title_zh": f"{title}（中文标题）",
+        "one_sentence": "提出一种新的方法，摘要未说明具体数值。",
+        "innovations": ["用统一框架处理退化建模与重建。"],
+        "technical_details": ["采用两阶段训练，摘要未说明数据集。"],
+        "inspiration": ["可借鉴其退化建模思路改进真实场景超分辨率。"],
+        "limitations": ["依赖合成退化，真实分布偏移下的表现摘要未说明。"],
+    }
+
+
+def _usage(prompt_tokens: int, out_tokens: int) -> dict[str, Any]:
+    return {
+        "promptTokenCount": prompt_tokens,
+        "candidatesTokenCount": out_tokens,
+        "totalTokenCount": prompt_tokens + out_tokens,
+        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+    }
+
+
+@dataclass
+class _ModelState:
+    window: deque[float] = field(default_factory=deque)
+    day_count: int = 0
+    day_exhausted: bool = False
+
+
+class FakeGemini:
+    """The fake server. Start with :meth:`start` (or ``with``), stop with :meth:`stop`."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        api_key: str = "test-key",
+        per_window: int | None = None,
+        window_seconds: float = 60.0,
+        per_day: int | None = None,
+        min_output_tokens: int | None = None,
+        latency: float = 0.0,
+    ) -> None:
+        self.clock = clock
+        self.api_key = api_key
+        self.per_window = per_window
+        self.window_seconds = window_seconds
+        self.per_day = per_day
+        #: answers MAX_TOKENS when the request allows fewer output tokens than this
+        self.min_output_tokens = min_output_tokens
+        #: real seconds each answer takes (for concurrency tests; keep it small)
+        self.latency = latency
+        self.requests: list[RecordedRequest] = []
+        self.statuses: Counter[int] = Counter()
+        self.max_in_flight = 0
+        self._in_flight = 0
+        self._scripts: dict[str | None, deque[str]] = defaultdict(deque)
+        self._models: dict[str, _ModelState] = defaultdict(_ModelState)
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._per_minute = json.loads(PER_MINUTE_BODY.read_text(encoding="utf-8"))
+        self._per_day = json.loads(PER_DAY_BODY.read_text(encoding="utf-8"))
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def start(self) -> FakeGemini:
+        handler = _make_handler(self)
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="fake-gemini", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeGemini:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start the server first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+
+    # -- scripting and inspection ---------------------------------------------------------------------------
+
+    def script(self, *behaviours: str, model: str | None = None) -> None:
+        """Queue behaviours for the next requests (to ``model``, or to any model when None). Then ``ok``."""
+        for behaviour in behaviours:
+            if behaviour not in BEHAVIOURS:
+                raise ValueError(f"unknown behaviour {behaviour!r}")
+        with self._lock:
+            self._scripts[model].extend(behaviours)
+
+    def count(self, model: str | None = None, *, status: int | None = None) -> int:
+        """Requests received, for one model or all, optionally only those answered with ``status``."""
+        with self._lock:
+            return sum(
+                1
+                for r in self.requests
+                if (model is None or r.model == model) and (status is None or r.status == status)
+            )
+
+    def new_day(self) -> None:
+        """Midnight Pacific: daily counts and exhausted flags reset."""
+        with self._lock:
+            for state in self._models.values():
+                state.day_count = 0
+                state.day_exhausted = False
+
+    def exhaust_day(self, model: str) -> None:
+        with self._lock:
+            self._models[model].day_exhausted = True
+
+    @property
+    def rate_limited(self) -> int:
+        return self.statuses[429]
+
+    def iter_bodies(self) -> Iterator[bytes]:
+        with self._lock:
+            yield from (r.raw for r in list(self.requests))
+
+    # -- answers -------------------------------------------------------------------------------------------
+
+    def _quota_body(self, template: dict[str, Any], model: str, delay: float | None) -> dict[str, Any]:
+        body = copy.deepcopy(template)
+        error = body["error"]
+        error["message"] = re.sub(r"model: [\w.\-]+", f"model: {model}", error["message"])
+        for detail in error["details"]:
+            for violation in detail.get("violations", []):
+                violation.get("quotaDimensions", {})["model"] = model
+            if delay is not None and detail.get("@type", "").endswith("RetryInfo"):
+                detail["retryDelay"] = f"{int(delay)}s"
+        if delay is not None:
+            error["message"] = re.sub(
+                r"Please retry in [0-9.]+s", f"Please retry in {delay:.9f}s", error["message"]
+            )
+        return body
+
+    def _decide(self, model: str, request: RecordedRequest) -> tuple[int, dict[str, Any] | None]:
+        """Limits first, then the script. Called under the lock."""
+        state = self._models[model]
+        now = self.clock()
+        if state.day_exhausted or (self.per_day is not None and state.day_count >= self.per_day):
+            state.day_exhausted = True
+            request.behaviour = "limit_day"
+            return 429, self._quota_body(self._per_day, model, None)
+        if self.per_window is not None:
+            while state.window and state.window[0] <= now - self.window_seconds:
+                state.window.popleft()
+            if len(state.window) >= self.per_window:
+                delay = state.window[0] + self.window_seconds - now
+                request.behaviour = "limit_window"
+                return 429, self._quota_body(self._per_minute, model, max(delay, 0.0))
+        queue = self._scripts[model] if self._scripts.get(model) else self._scripts[None]
+        behaviour = queue.popleft() if queue else "ok"
+        request.behaviour = behaviour
+        if behaviour == "429_minute":
+            return 429, self._quota_body(self._per_minute, model, None)
+        if behaviour == "429_day":
+            state.day_exhausted = True
+            return 429, self._quota_body(self._per_day, model, None)
+        state.window.append(now)
+        state.day_count += 1
+        return self._answer(model, request, behaviour)
+
+    def _answer(
+        self, model: str, request: RecordedRequest, behaviour: str
+    ) -> tuple[int, dict[str, Any] | None]:
+        if behaviour in ("500", "503"):
+            status = {"500": "INTERNAL", "503": "UNAVAILABLE"}[behaviour]
+            message = (
+                "The model is overloaded. Please try again later." if behaviour == "503" else "Internal error"
+            )
+            return int(behaviour), {"error": {"code": int(behaviour), "message": message, "status": status}}
+        if behaviour == "400":
+            return 400, {"error": {"code": 400, "message": "Invalid request.", "status": "INVALID_ARGUMENT"}}
+        if behaviour == "403":
+            return 403, _permission_denied()
+        if behaviour == "404":
+            message = f"models/{model} is not found for API version {request.api_version}."
+            return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
+        if behaviour == "drop":
+            return 0, None
+        match = _TITLE.search(request.text)
+        title = match.group("title").strip() if match else "Untitled"
+        prompt_tokens = max(1, (len(request.text) + len(request.system_text)) // 3)
+        base: dict[str, Any] = {"modelVersion": model, "responseId": f"fake-{len(self.requests)}"}
+        if behaviour == "blocked":
+            feedback = {
+                "blockReason": "SAFETY",
+                "safetyRatings": [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "probability": "HIGH"}],
+            }
+            return 200, {**base, "promptFeedback": feedback, "usageMetadata": _usage(prompt_tokens, 0)}
+        if behaviour == "empty":
+            candidate = {"content": {"role": "model"}, "finishReason": "STOP", "index": 0}
+            return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
+        if behaviour == "safety":
+            candidate = {"finishReason": "SAFETY", "index": 0}
+            return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
+        text = json.dumps(deep_dive_json(title), ensure_ascii=False)
+        finish = "STOP"
+        limit = request.max_output_tokens
+        if behaviour == "max_tokens" or (
+            self.min_output_tokens is not None and limit is not None and limit < self.min_output_tokens
+        ):
+            text, finish = text[: len(text) // 2], "MAX_TOKENS"
+        elif behaviour == "invalid_json":
+            text = text.replace('"one_sentence"', "one_sentence")
+        candidate = {
+            "content": {"parts": [{"text": text}], "role": "model"},
+            "finishReason": finish,
+            "index": 0,
+        }
+        out_tokens = max(1, len(text) // 2)
+        return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, out_tokens)}
+
+
+def _permission_denied() -> dict[str, Any]:
+    return {
+        "error": {
+            "code": 403,
+            "message": "Method doesn't allow unregistered callers (callers without established identity). "
+            "Please use API Key or other form of API consumer identity to call this API.",
+            "status": "PERMISSION_DENIED",
+        }
+    }
+
+
+def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            match = _PATH.match(self.path.split("?")[0])
+            if match is None:
+                self._send(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
+                return
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._send(
+                    400, {"error": {"code": 400, "message": "Invalid JSON", "status": "INVALID_ARGUMENT"}}
+                )
+                return
+            model = match.group("model")
+            request = RecordedRequest(
+                model=model,
+                api_version=match.group("version"),
+                body=body,
+                raw=raw,
+                headers=headers,
+                at=fake.clock(),
+            )
+            with fake._lock:
+                fake.requests.append(request)
+                fake._in_flight += 1
+                fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
+                if headers.get("x-goog-api-key") != fake.api_key:
+                    request.behaviour = "wrong_key"
+                    status, payload = 403, _permission_denied()
+                else:
+                    status, payload = fake._decide(model, request)
+                request.status = status
+                fake.statuses[status] += 1
+            try:
+                if fake.latency:
+                    time.sleep(fake.latency)
+                if payload is None:  # "drop": hang up without an answer
+                    self.close_connection = True
+                    return
+                self._send(status, payload)
+            finally:
+                with fake._lock:
+                    fake._in_flight -= 1
+
+    return Handler
