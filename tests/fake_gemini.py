@@ -15,7 +15,9 @@ Behaviours for :meth:`FakeGemini.script`: ``ok``, ``429_minute`` (the real per-m
 58.217843437s"), ``429_day`` (the real per-day body; the model then stays exhausted until :meth:`new_day`),
 ``500``, ``503``, ``400``, ``403``, ``404``, ``max_tokens`` (finishReason MAX_TOKENS, JSON cut in half),
 ``blocked`` (promptFeedback.blockReason SAFETY, no candidates), ``safety`` (candidate finishReason SAFETY),
-``empty`` (a candidate without content), ``invalid_json``, ``drop`` (close the connection, no response).
+``empty`` (a candidate without content), ``invalid_json``, ``drop`` (close the connection, no response),
+``bad_key_400`` (the real answer to an unknown key: 400 INVALID_ARGUMENT, reason API_KEY_INVALID), ``slow``
+(answer ``ok`` after ``slow_seconds`` real seconds, to provoke a client timeout).
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ BEHAVIOURS = frozenset(
         "empty",
         "invalid_json",
         "drop",
+        "bad_key_400",
+        "slow",
     }
 )
 
@@ -160,6 +164,7 @@ class FakeGemini:
         per_day: int | None = None,
         min_output_tokens: int | None = None,
         latency: float = 0.0,
+        slow_seconds: float = 0.5,
     ) -> None:
         self.clock = clock
         self.api_key = api_key
@@ -170,6 +175,7 @@ class FakeGemini:
         self.min_output_tokens = min_output_tokens
         #: real seconds each answer takes (for concurrency tests; keep it small)
         self.latency = latency
+        self.slow_seconds = slow_seconds
         self.requests: list[RecordedRequest] = []
         self.statuses: Counter[int] = Counter()
         self.max_in_flight = 0
@@ -314,6 +320,8 @@ class FakeGemini:
             return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
         if behaviour == "drop":
             return 0, None
+        if behaviour == "bad_key_400":
+            return 400, _api_key_invalid()
         match = _TITLE.search(request.text)
         title = match.group("title").strip() if match else "Untitled"
         prompt_tokens = max(1, (len(request.text) + len(request.system_text)) // 3)
@@ -346,6 +354,24 @@ class FakeGemini:
         }
         out_tokens = max(1, len(text) // 2)
         return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, out_tokens)}
+
+
+def _api_key_invalid() -> dict[str, Any]:
+    return {
+        "error": {
+            "code": 400,
+            "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "API_KEY_INVALID",
+                    "domain": "googleapis.com",
+                    "metadata": {"service": "generativelanguage.googleapis.com"},
+                }
+            ],
+        }
+    }
 
 
 def _permission_denied() -> dict[str, Any]:
@@ -412,6 +438,8 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
             try:
                 if fake.latency:
                     time.sleep(fake.latency)
+                if request.behaviour == "slow":
+                    time.sleep(fake.slow_seconds)
                 if payload is None:  # "drop": hang up without an answer
                     self.close_connection = True
                     return

@@ -490,3 +490,30 @@ def test_failures_are_not_cached(make_analyzer: Callable[..., Analyzer], server:
     make_analyzer().analyse(make_papers(1))
     results, ledger = make_analyzer().analyse(make_papers(1))
     assert results["2606.00000"].status is AnalysisStatus.DONE and ledger.requests == 1
+
+
+def test_invalid_key_answered_with_400_stops_too(
+    make_analyzer: Callable[..., Analyzer], server: FakeGemini
+) -> None:
+    server.script("bad_key_400")
+    results, _ = make_analyzer().analyse(make_papers(3))
+    assert [a.reason for a in results.values()] == ["http_400"] * 3
+    assert [a.status for a in results.values()] == [AnalysisStatus.FAILED] + [AnalysisStatus.PENDING] * 2
+    assert server.count() == 1
+
+
+def test_timeout_is_retried(make_analyzer: Callable[..., Analyzer], server: FakeGemini) -> None:
+    server.slow_seconds = 0.6
+    server.script("slow")
+    results, ledger = make_analyzer(timeout_seconds=0.2).analyse(make_papers(1))
+    assert results["2606.00000"].status is AnalysisStatus.DONE
+    assert ledger.server_errors == 1 and ledger.retries == 1 and server.count() == 2
+
+
+def test_timeout_forever_fails_calmly(make_analyzer: Callable[..., Analyzer], server: FakeGemini) -> None:
+    server.slow_seconds = 0.4
+    server.script("slow", "slow")
+    results, _ = make_analyzer(timeout_seconds=0.1, max_attempts=2).analyse(make_papers(1))
+    analysis = results["2606.00000"]
+    assert (analysis.status, analysis.reason) == (AnalysisStatus.FAILED, "timeout")
+    assert analysis.message == "模型服务暂时不可用，深度解读未完成"

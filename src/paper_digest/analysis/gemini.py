@@ -231,6 +231,7 @@ class Analyzer:
 
         Never raises for one paper's trouble."""
         self._ledger = LLMLedger()
+        self._stop.clear()
         results: dict[str, Analysis] = {}
         todo: list[Paper] = []
         for scored in papers:

@@ -157,8 +157,8 @@ class RateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        # Latency shifts arrival times (a new connection, thread scheduling): a small margin keeps the server's
-        # window from seeing N+1 requests. 1 s on a 60 s window; 50 ms on the scaled windows of tests.
+        # Latency shifts arrival times (a new connection, thread scheduling): a small margin keeps the
+        # server's window from seeing N+1 requests. 1 s on a 60 s window; 50 ms on the scaled test windows.
         if margin_seconds is None:
             margin_seconds = min(1.0, max(0.05, 0.02 * window_seconds))
         self._margin = margin_seconds
