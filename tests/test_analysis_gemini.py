@@ -444,7 +444,10 @@ def test_disabled_llm_skips_but_serves_cache(
     make_analyzer().analyse(papers[:1])
     results, _ = make_analyzer(enabled=False).analyse(papers)
     assert results["2606.00000"].cached
-    assert results["2606.00001"].status is AnalysisStatus.SKIPPED
+    assert (results["2606.00001"].status, results["2606.00001"].reason) == (
+        AnalysisStatus.PENDING,
+        "llm_disabled",
+    )
     assert server.count() == 1
 
 

@@ -68,7 +68,7 @@ MESSAGES: Mapping[str, str] = {
     "no_api_key": "未配置 API 密钥，深度解读将在配置后补全",
     "auth": "API 密钥无效或无权限，深度解读未完成",
     "auth_pending": "API 密钥无效或无权限，深度解读将在修正后补全",
-    "llm_disabled": "未启用深度解读",
+    "llm_disabled": "未启用深度解读，启用后将补全",
     "max_tokens": "模型输出超出长度上限，深度解读未完成",
     "schema": "模型输出不符合约定格式，深度解读未完成",
     "blocked": "模型拒绝分析该论文摘要",
@@ -245,9 +245,7 @@ class Analyzer:
                 todo.append(paper)
         if todo and not self._cfg.enabled:
             for paper in todo:
-                results[paper.id] = Analysis(
-                    status=AnalysisStatus.SKIPPED, reason="llm_disabled", message=MESSAGES["llm_disabled"]
-                )
+                results[paper.id] = _analysis(AnalysisStatus.PENDING, "llm_disabled")
         elif todo and self._api_key is None:
             for paper in todo:
                 results[paper.id] = _analysis(AnalysisStatus.PENDING, "no_api_key")
