@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+import time
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -36,6 +37,10 @@ app = typer.Typer(
 )
 
 logger = logging.getLogger("paper_digest")
+
+#: the clock and sleeper every run uses; tests replace them so that no test waits real seconds
+CLOCK = time.monotonic
+SLEEP = time.sleep
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="TOML config file (start from config.example.toml).")
@@ -138,6 +143,8 @@ def _run_one(config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offl
         offline=offline,
         api_key=api_key_from_env(),
         raw_folder=config.cache.dir / "raw" / day.isoformat(),
+        clock=CLOCK,
+        sleep=SLEEP,
     )
     if stages.llm_notice == pipeline.MSG_NO_KEY:
         _progress("no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: writing the ranked digest without deep dives")

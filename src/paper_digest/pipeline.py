@@ -86,13 +86,12 @@ def build_stages(
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
 
-    def client(timeout: float, min_interval: float) -> HttpClient | OfflineClient:
+    def client(timeout: float) -> HttpClient | OfflineClient:
         if offline:
             return OfflineClient(archive)
         return HttpClient(
             user_agent=USER_AGENT,
             timeout=timeout,
-            min_interval=min_interval,
             clock=clock,
             sleep=sleep,
             archive=archive,
@@ -101,12 +100,12 @@ def build_stages(
     fetchers: dict[Source, Fetcher] = {}
     disabled: list[Source] = []
     if hf_cfg.enabled:
-        hf_client = client(hf_cfg.timeout_seconds, 0.0)
+        hf_client = client(hf_cfg.timeout_seconds)
         fetchers[Source.HUGGINGFACE] = lambda day: fetch_huggingface(hf_client, hf_cfg, day)
     else:
         disabled.append(Source.HUGGINGFACE)
     if ax_cfg.enabled:
-        ax_client = client(ax_cfg.timeout_seconds, ax_cfg.delay_seconds)
+        ax_client = client(ax_cfg.timeout_seconds)  # fetch_arxiv spaces its host by delay_seconds
         fetchers[Source.ARXIV] = lambda day: fetch_arxiv(ax_client, ax_cfg, day, today=today)
     else:
         disabled.append(Source.ARXIV)
@@ -237,7 +236,12 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
             progress(note)
             return RunResult(previous, md_path, json_path, written=False, note=note)
 
-    markdown = render_digest(digest, template=config.digest.template, template_dir=config.digest.template_dir)
+    markdown = render_digest(
+        digest,
+        template=config.digest.template,
+        template_dir=config.digest.template_dir,
+        max_listed=config.digest.max_listed,
+    )
     sidecar = render_sidecar(digest)
     # the sidecar last: a digest whose sidecar exists is complete (the sidecar is what reruns compare with)
     store.atomic_write_text(md_path, markdown)

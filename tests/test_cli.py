@@ -1,0 +1,275 @@
+"""`paper-digest` end to end through typer's CliRunner: local HF and arXiv servers fed with the corpus, the real
+google-genai client against the fake Gemini server, real files in tmp_path."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from markdown_check import check_page
+from sources_helpers import Reply
+from typer.testing import CliRunner
+from world import API_KEY, MODEL, World
+
+from paper_digest import __version__, cli, store
+
+DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
+SECTIONS = ("核心创新点", "技术细节", "对我的启发", "潜在缺陷")
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    with World(tmp_path, monkeypatch=monkeypatch) as w:
+        w.serve_day(DAY)
+        yield w
+
+
+def first_line_error(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, output
+    assert "Traceback" not in output
+    return lines[0]
+
+
+def test_run_writes_digest_and_sidecar(world: World) -> None:
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 0, result.output
+    md, sidecar = world.markdown(DAY), world.sidecar(DAY)
+    check_page(md)
+    for section in SECTIONS:
+        assert md.count(section) == 3  # deep_dives = 3, all done
+    assert sidecar["date"] == DAY
+    assert sidecar["stats"]["candidates_by_source"] == {"huggingface": 35, "arxiv": 80}
+    assert sidecar["stats"]["llm_requests"] == 3 == world.gemini.count(MODEL)
+    papers = sidecar["papers"]
+    assert len(papers) == 109 == len({p["id"] for p in papers})
+    scores = [p["score"] for p in papers]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 100 for s in scores)
+    featured = [p for p in papers if p["deep_dive"]]
+    assert len(featured) == 3 and all(p["analysis_status"] == "done" and p["model"] == MODEL for p in featured)
+    assert all(set(p["analysis"]) >= {"title_zh", "innovations", "limitations"} for p in featured)
+    rest = [p for p in papers if not p["deep_dive"]]
+    assert all(p["analysis_status"] == "skipped" and p["analysis"] is None for p in rest)
+    both = [p for p in papers if set(p["sources"]) == {"huggingface", "arxiv"}]
+    assert both, "papers listed by both sources are merged with both sources recorded"
+    # results on stdout, progress on stderr
+    assert str(world.out / f"{DAY}.md") in result.stdout
+    assert "[paper-digest]" not in result.stdout and "[paper-digest] fetch" in result.stderr
+    assert (world.out / "README.md").exists() and (world.out / "feed.xml").exists()
+    assert API_KEY not in md + result.output + (world.out / f"{DAY}.json").read_text(encoding="utf-8")
+
+
+def test_rerun_costs_no_llm_request(world: World) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    first = world.markdown(DAY)
+    assert world.run("run", "--date", DAY).exit_code == 0
+    assert world.gemini.count() == 3
+    assert world.sidecar(DAY)["stats"]["llm"]["cache_hits"] == 3
+    assert world.markdown(DAY).split("\n## 📋")[1].split("---")[0] == first.split("\n## 📋")[1].split("---")[0]
+
+
+def test_no_llm_and_no_key_still_write_the_ranked_digest(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = world.run("run", "--date", DAY, "--no-llm")
+    assert result.exit_code == 0, result.output
+    assert world.gemini.count() == 0
+    assert "--no-llm" in world.markdown(DAY)
+    (world.out / f"{DAY}.json").unlink()
+    monkeypatch.delenv("GEMINI_API_KEY")
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 0, result.output
+    assert world.gemini.count() == 0
+    assert "no GEMINI_API_KEY" in result.stderr
+    assert "未检测到 Gemini API 密钥" in world.markdown(DAY)
+    statuses = {p["analysis_status"] for p in world.sidecar(DAY)["papers"] if p["deep_dive"]}
+    assert statuses == {"pending"}
+
+
+def test_rerun_without_key_keeps_finished_deep_dives(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    monkeypatch.delenv("GEMINI_API_KEY")
+    monkeypatch.setenv("GEMINI_API_KEY", "")
+    result = world.run("run", "--date", DAY, "--no-llm")
+    assert result.exit_code == 0
+    featured = [p for p in world.sidecar(DAY)["papers"] if p["deep_dive"]]
+    assert [p["analysis_status"] for p in featured] == ["done"] * 3
+    for section in SECTIONS:
+        assert section in world.markdown(DAY)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "2026-13-01"], "Error: invalid --date '2026-13-01': expected a date like 2026-06-12"),
+        (["--date", "yesterday"], "Error: invalid --date 'yesterday': expected a date like 2026-06-12"),
+        (["--date", "2999-01-01"], "Error: --date 2999-01-01 is in the future"),
+        (["--deep-dives", "99", "--date", DAY], "Error: --deep-dives 99: must be between 0 and 50"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(world: World, args: list[str], message: str) -> None:
+    result = world.run("run", *args)
+    assert result.exit_code == 2
+    assert first_line_error(result.stderr).startswith(message)
+    assert not world.out.exists() or not list(world.out.glob("*.md"))
+    assert world.requests_to("/api/daily_papers") == 0
+
+
+def test_bad_config_exits_2_one_line_per_field(world: World) -> None:
+    world.config_path.write_text('[digest]\ndeep_dives = "x"\ncolour = 1\n', encoding="utf-8")
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert "digest.deep_dives: Input should be a valid integer" in result.stderr
+    assert "digest.colour: unknown key" in result.stderr
+    missing = world.run("run", "--date", DAY, "--config", str(world.root / "nope.toml"))
+    assert missing.exit_code == 2
+    assert first_line_error(missing.stderr).startswith("Error: config file not found")
+
+
+def test_version_and_help() -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli.app, ["--version"]).stdout.strip() == f"paper-digest {__version__}"
+    for flag in ("-h", "--help"):
+        result = runner.invoke(cli.app, ["run", flag])
+        assert result.exit_code == 0 and "--no-llm" in result.stdout and "Exit codes" in result.stdout
+
+
+def test_one_source_failing_is_said_plainly(world: World) -> None:
+    world.hf_replies([Reply(500, b"<html>Internal error</html>")])
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 0, result.output
+    md = world.markdown(DAY)
+    assert "HuggingFace 今日数据获取失败" in md and "Internal error" not in md
+    sidecar = world.sidecar(DAY)
+    assert [s["status"] for s in sidecar["sources"]] == ["failed", "ok"]
+    assert sidecar["stats"]["candidates_by_source"]["arxiv"] == 80
+
+
+def test_every_source_failing_exits_1_and_keeps_the_earlier_digest(world: World) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    before = (world.out / f"{DAY}.md").read_bytes(), (world.out / f"{DAY}.json").read_bytes()
+    world.hf_replies([Reply(503, b"busy", {"Retry-After": "1"})])
+    world.arxiv_replies([Reply(503, b"busy", {"Retry-After": "1"})])
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 1
+    assert first_line_error(result.stderr).startswith("Error: every source failed")
+    assert ((world.out / f"{DAY}.md").read_bytes(), (world.out / f"{DAY}.json").read_bytes()) == before
+
+
+def test_partial_rerun_never_replaces_a_better_digest(world: World) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    before = world.markdown(DAY)
+    world.hf_replies([Reply(500, b"down")])
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 0
+    assert "kept" in result.stdout
+    assert world.markdown(DAY) == before
+
+
+def test_weekend_is_a_normal_day(world: World) -> None:
+    result = world.run("run", "--date", "2026-06-13")  # Saturday: no HF list, no arXiv announcement
+    assert result.exit_code == 0, result.output
+    assert world.gemini.count() == 0
+    assert world.requests_to("/api/query") == 0
+    md = world.markdown("2026-06-13")
+    assert "arXiv" in md and "今日没有可排序的候选论文" in md
+    check_page(md)
+
+
+def test_second_run_on_a_locked_folder_is_refused(world: World) -> None:
+    world.out.mkdir(parents=True)
+    with store.output_lock(world.out):
+        result = world.run("run", "--date", DAY)
+    assert result.exit_code == 1
+    assert "another paper-digest run is using" in first_line_error(result.stderr)
+    assert not (world.out / f"{DAY}.md").exists()
+
+
+def test_killed_while_writing_leaves_the_previous_digest(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    before = (world.out / f"{DAY}.md").read_bytes()
+    (world.out / f"{DAY}.json").unlink()  # make the rerun want to write
+
+    def killed(src: object, dst: object) -> None:
+        raise KeyboardInterrupt  # the process dies between writing the temp file and the rename
+
+    monkeypatch.setattr(os, "replace", killed)
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code != 0  # the run died
+    assert (world.out / f"{DAY}.md").read_bytes() == before
+    assert not [p for p in world.out.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_offline_rerun_uses_the_kept_raw_responses(world: World) -> None:
+    assert world.run("run", "--date", DAY, "--no-llm").exit_code == 0
+    ids = [p["id"] for p in world.sidecar(DAY)["papers"]]
+    fetched = len(world.server.requests)
+    (world.out / f"{DAY}.json").unlink()
+    result = world.run("run", "--date", DAY, "--no-llm", "--offline")
+    assert result.exit_code == 0, result.output
+    assert len(world.server.requests) == fetched
+    assert [p["id"] for p in world.sidecar(DAY)["papers"]] == ids
+
+
+def test_backfill_across_a_weekend_skips_complete_days(world: World) -> None:
+    world.serve_day("2026-06-15")
+    world.serve_day("2026-06-16")
+    result = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
+    assert result.exit_code == 0, result.output
+    for day in ("2026-06-12", "2026-06-13", "2026-06-14", "2026-06-15", "2026-06-16"):
+        assert (world.out / f"{day}.md").exists()
+    requests = world.gemini.count()
+    assert requests == 9  # three deep dives on each of the three weekdays, none on the weekend
+    again = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
+    assert again.exit_code == 0
+    assert again.stderr.count("complete, skipped") == 5
+    assert world.gemini.count() == requests
+    index = (world.out / "README.md").read_text(encoding="utf-8")
+    assert index.index("2026-06-16") < index.index("2026-06-12")
+
+
+def test_backfill_stops_cleanly_when_the_daily_quota_is_spent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with World(tmp_path, monkeypatch=monkeypatch, per_day=4) as world:
+        world.serve_day("2026-06-12")
+        world.serve_day("2026-06-15")
+        world.serve_day("2026-06-16")
+        result = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
+        assert result.exit_code == 0, result.output
+        assert "quota spent" in result.stderr
+        assert not (world.out / "2026-06-16.md").exists()
+        statuses = [p["analysis_status"] for p in world.sidecar("2026-06-15")["papers"] if p["deep_dive"]]
+        assert statuses.count("pending") == 2 and statuses.count("done") == 1
+        assert "今日配额已用尽" in world.markdown("2026-06-15") or "配额" in world.markdown("2026-06-15")
+        # the next day, the quota is back: only the missing requests are made
+        world.gemini.new_day()
+        spent = world.gemini.count()
+        again = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
+        assert again.exit_code == 0, again.output
+        assert world.gemini.count() - spent == 2 + 3
+        assert all(
+            p["analysis_status"] == "done" for p in world.sidecar("2026-06-15")["papers"] if p["deep_dive"]
+        )
+
+
+def test_check_reports_without_printing_the_key(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    result = world.run("check")
+    assert result.exit_code == 0, result.output
+    assert "api_key: present" in result.stdout and API_KEY not in result.output
+    online = world.run("check", "--online")
+    assert online.exit_code == 0, online.output
+    assert "ok   huggingface" in online.stdout and "ok   arxiv" in online.stdout
+    monkeypatch.delenv("GEMINI_API_KEY")
+    nokey = world.run("check")
+    assert nokey.exit_code == 0 and "warn api_key: absent" in nokey.stdout
+    world.hf_replies([Reply(404, b"nope")])
+    broken = world.run("check", "--online")
+    assert broken.exit_code == 1 and "FAIL huggingface" in broken.stdout
+
+
+def test_index_command(world: World) -> None:
+    assert world.run("run", "--date", DAY, "--no-llm").exit_code == 0
+    (world.out / "README.md").unlink()
+    result = world.run("index")
+    assert result.exit_code == 0 and "(1 digests)" in result.stdout
+    assert DAY in (world.out / "README.md").read_text(encoding="utf-8")

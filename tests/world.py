@@ -1,0 +1,168 @@
+"""A whole local world for end-to-end tests and benchmarks: HuggingFace and arXiv served from the corpus on
+127.0.0.1, the fake Gemini server, a config file pointing at them, and the CLI's clock and sleeper replaced.
+
+    with World(tmp_path) as world:
+        result = world.run("run", "--date", "2026-06-12")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fake_gemini import FakeClock, FakeGemini
+from sources_helpers import FIXTURES, FakeExportApi, Reply, ScriptedServer, Seen, cs_cv_day
+from typer.testing import CliRunner, Result
+
+from paper_digest import cli
+from paper_digest.sources.calendar import announcement_for
+
+API_KEY = "test-key-SECRET-0123456789"
+MODEL = "gemini-2.5-flash"
+
+
+def hf_day_body(day: str) -> bytes:
+    path = FIXTURES / "hf" / f"{day}.json"
+    return path.read_bytes() if path.exists() else b"[]"
+
+
+class World:
+    """Local servers + config for one test. ``hf_replies`` / ``arxiv_replies`` script faults."""
+
+    def __init__(
+        self,
+        tmp_path: Path,
+        *,
+        monkeypatch: pytest.MonkeyPatch | None = None,
+        api_key: str | None = API_KEY,
+        per_window: int | None = 5,
+        per_day: int | None = 20,
+        extra_config: str = "",
+        deep_dives: int = 3,
+    ) -> None:
+        self.root = tmp_path
+        self.clock = FakeClock()
+        self.server = ScriptedServer()
+        self.gemini = FakeGemini(
+            clock=self.clock, api_key=API_KEY, per_window=per_window, window_seconds=60, per_day=per_day
+        )
+        self.api_key = api_key
+        self.monkeypatch = monkeypatch or pytest.MonkeyPatch()
+        self._own_monkeypatch = monkeypatch is None
+        self.extra_config = extra_config
+        self.deep_dives = deep_dives
+        self.apis: dict[str, FakeExportApi] = {}
+        self.out = tmp_path / "digests"
+        self.config_path = tmp_path / "config.toml"
+
+    # -- servers ------------------------------------------------------------------------------------------
+
+    def _hf(self, seen: Seen) -> Reply:
+        return Reply(200, hf_day_body(seen.query.get("date", "")), {"Content-Type": "application/json"})
+
+    def _arxiv(self, seen: Seen) -> Reply:
+        query = seen.query.get("search_query", "")
+        for day, api in self.apis.items():
+            ann = announcement_for(dt.date.fromisoformat(day))
+            if ann is not None and ann.submitted_date_filter() in query:
+                return api(seen)
+        empty = FakeExportApi([])
+        return empty(seen)
+
+    def serve_day(self, day: str) -> None:
+        """Serve a corpus day from the export API (for the announcement that digest date covers)."""
+        ann = announcement_for(dt.date.fromisoformat(day))
+        assert ann is not None, f"{day} has no arXiv announcement"
+        self.apis[day] = FakeExportApi(cs_cv_day(day, (ann.window_start, ann.window_end)))
+
+    def hf_replies(self, replies: Sequence[Reply]) -> None:
+        self.server.script("/api/daily_papers", replies)
+
+    def arxiv_replies(self, replies: Sequence[Reply]) -> None:
+        self.server.script("/api/query", replies)
+
+    def requests_to(self, path: str) -> int:
+        return sum(1 for r in self.server.requests if r.path == path)
+
+    # -- config -------------------------------------------------------------------------------------------
+
+    def write_config(self, extra: str = "") -> Path:
+        text = f"""
+[digest]
+title = "CV 论文日报"
+output_dir = "digests"
+deep_dives = {self.deep_dives}
+min_score = 30
+
+[profile]
+description = "图像复原：超分辨率、去噪、去模糊；扩散模型、流匹配、掩码自回归生成、视觉自监督预训练"
+keywords = {{ "image restoration|restoration" = 3.0, "super-resolution|super resolution" = 3.0, "denoising" = 2.5, "deblurring|deblur" = 3.0, "diffusion" = 1.5, "flow matching" = 2.0, "masked autoregressive" = 2.0, "self-supervised" = 2.0, "video generation" = 1.0, "image generation" = 1.0 }}
+exclude = ["jailbreak"]
+
+[sources.huggingface]
+endpoint = "{self.server.url}"
+timeout_seconds = 2
+
+[sources.arxiv]
+categories = ["cs.CV"]
+api_url = "{self.server.url}/api/query"
+rss_url = "{self.server.url}/rss"
+delay_seconds = 0
+mode = "api"
+timeout_seconds = 2
+
+[llm]
+model = "{MODEL}"
+timeout_seconds = 5
+max_attempts = 3
+max_retry_seconds = 120
+
+[cache]
+dir = "cache"
+{self.extra_config}
+{extra}
+"""
+        self.config_path.write_text(text, encoding="utf-8")
+        return self.config_path
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    def __enter__(self) -> World:
+        self.server.route("/api/daily_papers", self._hf)
+        self.server.route("/api/query", self._arxiv)
+        self.server.start()
+        self.gemini.start()
+        mp = self.monkeypatch
+        if self.api_key:
+            mp.setenv("GEMINI_API_KEY", self.api_key)
+        mp.setenv("GOOGLE_GEMINI_BASE_URL", self.gemini.url)
+        mp.setattr(cli, "CLOCK", self.clock)
+        mp.setattr(cli, "SLEEP", self.clock.sleep)
+        self.write_config()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+        self.gemini.stop()
+        if self._own_monkeypatch:
+            self.monkeypatch.undo()
+
+    # -- running ------------------------------------------------------------------------------------------
+
+    def run(self, *args: str) -> Result:
+        argv = list(args)
+        if "--config" not in argv and "-c" not in argv:
+            argv += ["--config", str(self.config_path)]
+        return CliRunner().invoke(cli.app, argv)
+
+    def sidecar(self, day: str) -> dict[str, Any]:
+        data = json.loads((self.out / f"{day}.json").read_text(encoding="utf-8"))
+        assert isinstance(data, dict)
+        return data
+
+    def markdown(self, day: str) -> str:
+        return (self.out / f"{day}.md").read_text(encoding="utf-8")
