@@ -39,6 +39,7 @@ PER_MINUTE_BODY = PAYLOADS / "gemini_429_perminute_gemini-3-flash.json"
 PER_DAY_BODY = PAYLOADS / "gemini_429_perday_gemini-2.0-flash.json"
 
 _PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
+_MODEL_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)$")
 _TITLE = re.compile(r"标题：(?P<title>[^\n]*)")
 
 BEHAVIOURS = frozenset(
@@ -179,6 +180,8 @@ class FakeGemini:
         self.requests: list[RecordedRequest] = []
         self.statuses: Counter[int] = Counter()
         self.max_in_flight = 0
+        #: GET /{version}/models/{model} requests (client.models.get, e.g. a config check), by model
+        self.model_gets: Counter[str] = Counter()
         self._in_flight = 0
         self._scripts: dict[str | None, deque[str]] = defaultdict(deque)
         self._models: dict[str, _ModelState] = defaultdict(_ModelState)
@@ -402,6 +405,30 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
                 self.close_connection = True
+
+        def do_GET(self) -> None:
+            """``client.models.get``: the model's metadata (used by ``paper-digest check --online``)."""
+            match = _MODEL_PATH.match(self.path.split("?")[0])
+            if match is None:
+                self._send(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
+                return
+            model = match.group("model")
+            with fake._lock:
+                fake.model_gets[model] += 1
+            if self.headers.get("x-goog-api-key") != fake.api_key:
+                self._send(403, _permission_denied())
+                return
+            self._send(
+                200,
+                {
+                    "name": f"models/{model}",
+                    "version": "001",
+                    "displayName": model,
+                    "inputTokenLimit": 1048576,
+                    "outputTokenLimit": 65536,
+                    "supportedGenerationMethods": ["generateContent", "countTokens"],
+                },
+            )
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

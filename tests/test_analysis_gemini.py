@@ -128,6 +128,18 @@ def test_limiter_prevents_any_429(
     assert all(times[i + 5] - times[i] >= 60.0 for i in range(len(times) - 5))
 
 
+def test_back_to_back_runs_share_the_window(
+    make_analyzer: Callable[..., Analyzer], server: FakeGemini, clock: FakeClock
+) -> None:
+    """A backfill makes one Analyzer per day: the second starts with the window the server still sees."""
+    server.per_window, server.window_seconds = 5, 60.0
+    make_analyzer().analyse(make_papers(3))
+    results, ledger = make_analyzer().analyse(make_papers(3, prefix="2607"))
+    assert statuses(results) == [AnalysisStatus.DONE] * 3
+    assert server.rate_limited == 0 and ledger.rate_limited_minute == 0
+    assert clock.sleeps == [pytest.approx(61.0)]  # two fit in the window, the third waits (1 s margin)
+
+
 def test_concurrent_workers_stay_within_the_window(tmp_path: Path) -> None:
     """Real clock, a 0.5 s window: three workers overlap, the server never sees more than 3 per window.
 

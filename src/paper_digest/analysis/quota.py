@@ -167,6 +167,9 @@ class RateLimiter:
         self._day: dt.date | None = None
         self._counts: dict[str, int] = {}
         self._exhausted: set[str] = set()
+        #: wall-clock (epoch) start times of each model's latest requests, persisted so that the next run, or
+        #: the next Analyzer of a backfill, starts with the window the server still sees
+        self._recent: dict[str, list[float]] = {}
 
     # -- daily budget -------------------------------------------------------------------------------------
 
@@ -181,6 +184,7 @@ class RateLimiter:
         self._day = today
         self._counts = {}
         self._exhausted = set()
+        self._recent = {}
         data = read_json(self._path(today))
         if isinstance(data, dict):
             counts = data.get("requests")
@@ -189,6 +193,13 @@ class RateLimiter:
             exhausted = data.get("exhausted")
             if isinstance(exhausted, list):
                 self._exhausted = {str(m) for m in exhausted}
+            recent = data.get("recent_starts")
+            if isinstance(recent, dict):
+                self._recent = {
+                    str(model): [float(t) for t in times if isinstance(t, (int, float))]
+                    for model, times in recent.items()
+                    if isinstance(times, list)
+                }
 
     def _save(self) -> None:
         """Persist today's counts. Caller holds the lock. A failed write is logged, never fatal."""
@@ -198,6 +209,9 @@ class RateLimiter:
             "pacific_date": self._day.isoformat(),
             "requests": dict(sorted(self._counts.items())),
             "exhausted": sorted(self._exhausted),
+            "recent_starts": {
+                model: [round(t, 3) for t in times] for model, times in sorted(self._recent.items())
+            },
         }
         try:
             atomic_write_text(self._path(self._day), json.dumps(payload, indent=1) + "\n")
@@ -229,10 +243,20 @@ class RateLimiter:
 
     # -- window ---------------------------------------------------------------------------------------------
 
+    def _state(self, model: str) -> _ModelState:
+        """The window of ``model``, seeded on first use from the persisted starts. Caller holds the lock."""
+        state = self._models.get(model)
+        if state is None:
+            mono_now, wall_now = self._clock(), self._now().timestamp()
+            starts = sorted(mono_now - (wall_now - t) for t in self._recent.get(model, []))
+            state = _ModelState(starts=deque(s for s in starts if s > mono_now - self._window - self._margin))
+            self._models[model] = state
+        return state
+
     def block(self, model: str, seconds: float) -> None:
         """After a per-minute 429: every worker waits ``seconds`` before its next request to ``model``."""
         with self._lock:
-            state = self._models.setdefault(model, _ModelState(starts=deque()))
+            state = self._state(model)
             state.blocked_until = max(state.blocked_until, self._clock() + seconds)
 
     def acquire(self, model: str) -> None:
@@ -243,7 +267,7 @@ class RateLimiter:
             self._refresh_day()
             if model in self._exhausted or self._counts.get(model, 0) >= self._per_day:
                 raise DailyQuotaSpent(model)
-            state = self._models.setdefault(model, _ModelState(starts=deque()))
+            state = self._state(model)
             now = self._clock()
             start = max(now, state.blocked_until)
             if len(state.starts) >= self._per_window:
@@ -254,6 +278,8 @@ class RateLimiter:
             while len(state.starts) > self._per_window:
                 state.starts.popleft()
             self._counts[model] = self._counts.get(model, 0) + 1
+            wall_start = self._now().timestamp() + (start - now)
+            self._recent[model] = [*self._recent.get(model, []), wall_start][-self._per_window :]
             self._save()
         delay = start - now
         if delay > 0:
