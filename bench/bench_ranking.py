@@ -4,6 +4,8 @@ Usage::
 
     python bench/bench_ranking.py              # NDCG@10 table + throughput for 10,000 candidates
     python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
+    python bench/bench_ranking.py --leave-days-out  # tune the scorer's field constants on half the days,
+                                                    # report NDCG@10 on the other half (both ways)
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
@@ -16,6 +18,7 @@ in a label file count as grade 0.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import re
@@ -28,6 +31,7 @@ from typing import Any
 
 from paper_digest.config import ProfileConfig
 from paper_digest.models import ArxivSignals, HFSignals, Paper, Source
+from paper_digest.scoring import score as scoring_constants
 from paper_digest.scoring import score_papers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -246,6 +250,56 @@ def throughput(profile: ProfileConfig, n: int = 10_000) -> float:
     return time.perf_counter() - start
 
 
+# ------------------------------------------------------------------------------------- leave days out
+
+#: the scorer's field constants a tuner would touch, and the values tried (the committed value is in each)
+GRID: dict[str, tuple[float, ...]] = {
+    "FIRST_SENTENCE_WEIGHT": (0.0, 1.0, 2.0),
+    "TITLE_WEIGHT": (3.0, 5.0, 8.0),
+    "K1": (2.0, 3.0, 5.0),
+}
+
+
+def _ndcg_per_day(
+    data: dict[str, tuple[list[Paper], dict[str, int]]], profile: ProfileConfig, setting: dict[str, float]
+) -> dict[str, float]:
+    saved = {name: getattr(scoring_constants, name) for name in setting}
+    try:
+        for name, value in setting.items():
+            setattr(scoring_constants, name, value)
+        return {
+            day: ndcg_at_k(rank_scorer(papers, profile), grades) for day, (papers, grades) in data.items()
+        }
+    finally:
+        for name, value in saved.items():
+            setattr(scoring_constants, name, value)
+
+
+def leave_days_out(profile: ProfileConfig) -> None:
+    """Split the labelled days in two halves (alternate days); pick the grid setting with the best mean on
+    one half, report it on the other, both ways. The profile itself is fixed (it is the researcher's)."""
+    days = [d for d in corpus_days() if (LABELS / f"{d}.json").exists()]
+    data = {day: (load_day(day), load_labels(day)) for day in days}
+    settings = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+    results = [_ndcg_per_day(data, profile, setting) for setting in settings]
+    committed = {name: getattr(scoring_constants, name) for name in GRID}
+    halves = (days[0::2], days[1::2])
+    for tune, held in (halves, halves[::-1]):
+
+        def mean(result: dict[str, float], subset: Sequence[str]) -> float:
+            return sum(result[d] for d in subset) / len(subset)
+
+        best = max(range(len(settings)), key=lambda i: mean(results[i], tune))
+        base = results[settings.index(committed)] if committed in settings else None
+        print(f"tune on {', '.join(tune)}")
+        print(f"  best setting {settings[best]}: tuned mean {mean(results[best], tune):.3f}")
+        print(
+            f"  held out {', '.join(held)}: mean {mean(results[best], held):.3f}, "
+            f"min {min(results[best][d] for d in held):.3f}"
+            + (f" (committed constants: {mean(base, held):.3f})" if base else "")
+        )
+
+
 # ----------------------------------------------------------------------------------------------- commands
 
 
@@ -269,8 +323,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pool", metavar="DATE", help="print the labelling pool of one corpus day")
+    parser.add_argument(
+        "--leave-days-out",
+        action="store_true",
+        help="tune field constants on half the days, test on the rest",
+    )
     args = parser.parse_args(argv)
     profile = load_profile()
+    if args.leave_days_out:
+        leave_days_out(profile)
+        return 0
     if args.pool:
         pool(args.pool, profile)
         return 0

@@ -29,8 +29,8 @@ class Compiled:
     spelling: dict[tuple[int, tuple[str, ...]], str] = field(default_factory=dict)
     #: acronym -> concept indexes
     acronyms: dict[str, list[int]] = field(default_factory=dict)
-    #: one case-sensitive pattern for every acronym as a whole word, plural or numbered (SR, SRs, SR3,
-    #: DINOv2); group 1 is the acronym. One regex scan finds the few hits without tokenising the text twice.
+    #: every acronym, longest first, then the rest of its word (group 2): a literal scan that finds the few
+    #: candidates quickly; ``score`` checks the word boundaries (SR, SRs, SR3 match; SRAM, uSR do not)
     acronym_pattern: re.Pattern[str] | None = None
     authors: dict[str, str] = field(default_factory=dict)
     #: last word of each followed author's name, lower case: a cheap pre-check before normalising names
@@ -64,9 +64,7 @@ class Compiled:
     def finish(self) -> None:
         if self.acronyms:
             alternatives = "|".join(re.escape(a) for a in sorted(self.acronyms, key=lambda a: (-len(a), a)))
-            self.acronym_pattern = re.compile(
-                rf"(?<![A-Za-z0-9])({alternatives})(?:s|[0-9]{{1,2}})?(?![A-Za-z0-9])"
-            )
+            self.acronym_pattern = re.compile(f"({alternatives})([A-Za-z0-9]*)")
         for entries in self.phrases.values():
             entries.sort(key=lambda item: (-len(item[0]), item[1]))
 

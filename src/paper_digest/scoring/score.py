@@ -9,7 +9,16 @@ from collections.abc import Sequence
 from ..config import ProfileConfig
 from ..models import Paper, ScoredPaper, ScoreReason
 from .profile import Compiled, compile_profile
-from .text import TOKEN, TOKEN_OR_BAR, author_key, field_text, normalise, split_first_sentence, stem
+from .text import (
+    TOKEN,
+    TOKEN_OR_BAR,
+    author_key,
+    field_text,
+    normalise,
+    split_first_sentence,
+    stem,
+    stem_cached,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +98,12 @@ def _match_acronyms(text: str, compiled: Compiled, hits: _Hits, slot: int, first
     if pattern is None:
         return
     for match in pattern.finditer(text):
-        acronym = match.group(1)
+        start = match.start()
+        if start and text[start - 1].isalnum():
+            continue  # inside a longer word
+        acronym, tail = match.groups()
+        if tail and tail != "s" and not (len(tail) <= 2 and tail.isdigit()):
+            continue  # SRAM, DINOsaur
         for index in compiled.acronyms[acronym]:
             hits.add(index, slot, acronym)
             if match.start() < first:
@@ -97,7 +111,7 @@ def _match_acronyms(text: str, compiled: Compiled, hits: _Hits, slot: int, first
 
 
 def _stems(text: str) -> list[str]:
-    return list(map(stem, TOKEN.findall(text.lower())))
+    return list(map(stem_cached, TOKEN.findall(text.lower())))
 
 
 def _saturate(counts: Sequence[float], abstract_len: int) -> float:

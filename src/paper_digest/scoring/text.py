@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 TOKEN = re.compile(r"[a-z0-9]+")
 #: "de-hazing", "De-blurring" -> one word, as "dehazing" and "deblurring"
@@ -101,7 +100,6 @@ _GENERIC_TEXT = """
 _GENERIC = frozenset(_GENERIC_TEXT.split())
 
 
-@lru_cache(maxsize=262_144)
 def stem(word: str) -> str:
     """A light suffix stripper: enough to make dehaze/dehazing/dehazed, denoise/denoiser/denoising,
     restore/restoration/restored and model/modelling agree. Applied identically to profile and paper text."""
@@ -123,6 +121,23 @@ def stem(word: str) -> str:
     if len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in _VOWELS and stem[-1] != "s":
         stem = stem[:-1]
     return stem
+
+
+class _StemCache(dict[str, str]):
+    """word -> stem; a hit is a plain dict lookup (cheaper than ``lru_cache``), a miss computes and keeps it.
+    Bounded by clearing when it grows past ``_STEM_CACHE_MAX`` words."""
+
+    def __missing__(self, word: str) -> str:
+        if len(self) >= _STEM_CACHE_MAX:
+            self.clear()
+        value = self[word] = stem(word)
+        return value
+
+
+_STEM_CACHE_MAX = 500_000
+_stem_cache = _StemCache()
+#: the cached stemmer for paper text: ``map(stem_cached, words)``
+stem_cached = _stem_cache.__getitem__
 
 
 def normalise(text: str) -> str:
