@@ -218,3 +218,85 @@ def test_example_profile_ranks_a_labelled_day_well() -> None:
     naive = bench.ndcg_at_k(bench.rank_naive(papers, profile), bench.load_labels(day))
     assert ndcg >= 0.8
     assert ndcg > naive
+
+
+# ------------------------------------------------------------------------------ newer mechanisms
+
+
+def test_first_sentence_counts_more_than_a_later_passing_mention() -> None:
+    profile = ProfileConfig(keywords={"deraining": 3.0})
+    lead = _paper("1", "A new network", "Image deraining removes rain. We propose a network. It is fast.")
+    later = _paper("2", "A new network", "We propose a network. It is fast. It could help deraining.")
+    scored = {s.paper.id: s for s in score_papers([lead, later], profile)}
+    assert scored["1"].score > scored["2"].score
+    assert "first sentence" in scored["1"].reasons[0].detail
+    assert "first sentence" not in scored["2"].reasons[0].detail
+
+
+def test_abbreviations_do_not_end_the_first_sentence() -> None:
+    from paper_digest.scoring.text import split_first_sentence
+
+    first, rest = split_first_sentence("Restoration, e.g. Deraining, is hard. We solve it.")
+    assert first == "Restoration, e.g. Deraining, is hard"
+    assert rest == "We solve it."
+    assert split_first_sentence("One sentence only") == ("One sentence only", "")
+
+
+@pytest.mark.parametrize(
+    ("title", "matches"),
+    [
+        ("SR for phones", True),
+        ("SRs for phones", True),
+        ("SR3 for phones", True),
+        ("(SR) phones", True),
+        ("SRAM phones", False),
+        ("uSR phones", False),
+        ("SRx phones", False),
+    ],
+)
+def test_acronym_word_boundaries(title: str, matches: bool) -> None:
+    assert (_score(_paper("1", title)) > 0) is matches
+
+
+def test_negative_context_keyword_pushes_off_profile_generative_work_down() -> None:
+    """Off-profile context (video generation) outweighs a passing diffusion match; reasons still add up."""
+    profile = ProfileConfig(keywords={"diffusion": 1.5, "video generation|text-to-video": -1.5})
+    still = _paper("1", "Faster Diffusion Sampling", "A diffusion sampler for images.")
+    video = _paper("2", "Faster Diffusion Sampling", "A diffusion sampler for text-to-video generation.")
+    scored = {s.paper.id: s for s in score_papers([still, video], profile)}
+    assert scored["2"].score < scored["1"].score * 0.5
+    assert math.isclose(sum(r.points for r in scored["2"].reasons), scored["2"].score, abs_tol=0.1)
+
+
+def test_example_profile_calibration() -> None:
+    """With the shipped profile: on-topic restoration >= 60, an LLM agent paper < 15, min_score 30 splits."""
+    profile = _bench().load_profile()
+    restoration = _paper(
+        "1",
+        "Blind Image Deblurring with Frequency Routing",
+        "Image deblurring recovers sharp images from blurry inputs. We propose a deblurring network that "
+        "handles unknown degradation and beats prior restoration methods.",
+    )
+    assert _score(restoration, profile) >= 60
+    assert _score(AGENT, profile) < 15
+    assert _score(_paper("3", "Scaling Laws for Mixture-of-Experts Language Models"), profile) < 30
+
+
+def test_package_layout_keeps_the_public_import() -> None:
+    import paper_digest.scoring as scoring
+
+    assert scoring.score_papers is score_papers
+    assert scoring.__all__ == ["score_papers"]
+
+
+def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
+    bench = _bench()
+    profile = bench.load_profile()
+    ours, naive = [], []
+    for day in bench.corpus_days():
+        papers, grades = bench.load_day(day), bench.load_labels(day)
+        ours.append(bench.ndcg_at_k(bench.rank_scorer(papers, profile), grades))
+        naive.append(bench.ndcg_at_k(bench.rank_naive(papers, profile), grades))
+    assert sum(ours) / len(ours) >= 0.84
+    assert min(ours) >= 0.74
+    assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2
