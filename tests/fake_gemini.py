@@ -197,6 +197,8 @@ class FakeGemini:
         handler = _make_handler(self)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
+        # a client that hangs up early is normal here; do not print socketserver tracebacks to stderr
+        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="fake-gemini", daemon=True
         )

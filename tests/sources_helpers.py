@@ -102,6 +102,8 @@ class ScriptedServer:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
+        # a client that hangs up early is normal here; do not print socketserver tracebacks to stderr
+        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     def _reply_for(self, seen: Seen) -> Reply:

@@ -55,7 +55,9 @@ def test_selection_respects_count_threshold_and_history() -> None:
     history = {"2": assemble.FeaturedBefore(1, DAY - dt.timedelta(days=1))}
     chosen = assemble.select_deep_dives(ranked, count=5, min_score=30, history=history)
     assert [s.paper.id for s in chosen] == ["1", "3"]
-    assert [s.paper.id for s in assemble.select_deep_dives(ranked, count=1, min_score=30, history={})] == ["1"]
+    assert [s.paper.id for s in assemble.select_deep_dives(ranked, count=1, min_score=30, history={})] == [
+        "1"
+    ]
 
 
 def test_digest_records_status_and_update_flag() -> None:
@@ -64,8 +66,17 @@ def test_digest_records_status_and_update_flag() -> None:
     done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
     digest = build(ranked, ranked[:1], {"1": done}, history=history)
     first, second = digest.papers
-    assert (first.rank, first.deep_dive, first.analysis_status, first.model) == (1, True, AnalysisStatus.DONE, "m")
-    assert (second.deep_dive, second.analysis_status, second.is_update) == (False, AnalysisStatus.SKIPPED, True)
+    assert (first.rank, first.deep_dive, first.analysis_status, first.model) == (
+        1,
+        True,
+        AnalysisStatus.DONE,
+        "m",
+    )
+    assert (second.deep_dive, second.analysis_status, second.is_update) == (
+        False,
+        AnalysisStatus.SKIPPED,
+        True,
+    )
     assert digest.stats.deep_dives_done == 1 and digest.stats.llm_requests == 1
     assert any("新版本" in n for n in digest.notices)
 
@@ -74,7 +85,9 @@ def test_featured_history_only_counts_done_deep_dives_in_window() -> None:
     ranked = [scored("1", 90), scored("2", 80)]
     done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
     pending = Analysis(status=AnalysisStatus.PENDING, reason="quota_daily", message="x")
-    old = build(ranked, ranked, {"1": done, "2": pending}).model_copy(update={"date": DAY - dt.timedelta(days=3)})
+    old = build(ranked, ranked, {"1": done, "2": pending}).model_copy(
+        update={"date": DAY - dt.timedelta(days=3)}
+    )
     ancient = old.model_copy(update={"date": DAY - dt.timedelta(days=30)})
     assert set(assemble.featured_history([old, ancient], DAY, 7)) == {"1"}
     assert assemble.featured_history([old], DAY, 0) == {}
@@ -86,14 +99,18 @@ def test_three_empty_day_causes_have_three_messages() -> None:
         [],
         [],
         {},
-        reports=[SourceReport(source=Source.ARXIV, status=SourceStatus.NO_ANNOUNCEMENT, message="arXiv 周末不公告")],
+        reports=[
+            SourceReport(source=Source.ARXIV, status=SourceStatus.NO_ANNOUNCEMENT, message="arXiv 周末不公告")
+        ],
     )
     failed = build(
         [scored("1", 10)],
         [],
         {},
         reports=[
-            SourceReport(source=Source.HUGGINGFACE, status=SourceStatus.FAILED, message="HuggingFace 今日数据获取失败"),
+            SourceReport(
+                source=Source.HUGGINGFACE, status=SourceStatus.FAILED, message="HuggingFace 今日数据获取失败"
+            ),
             ok(Source.ARXIV, 1),
         ],
     )

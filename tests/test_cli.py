@@ -1,5 +1,5 @@
-"""`paper-digest` end to end through typer's CliRunner: local HF and arXiv servers fed with the corpus, the real
-google-genai client against the fake Gemini server, real files in tmp_path."""
+"""`paper-digest` end to end through typer's CliRunner: local HF and arXiv servers fed with the corpus,
+the real google-genai client against the fake Gemini server, real files in tmp_path."""
 
 from __future__ import annotations
 
@@ -48,7 +48,9 @@ def test_run_writes_digest_and_sidecar(world: World) -> None:
     scores = [p["score"] for p in papers]
     assert scores == sorted(scores, reverse=True) and all(0 <= s <= 100 for s in scores)
     featured = [p for p in papers if p["deep_dive"]]
-    assert len(featured) == 3 and all(p["analysis_status"] == "done" and p["model"] == MODEL for p in featured)
+    assert len(featured) == 3 and all(
+        p["analysis_status"] == "done" and p["model"] == MODEL for p in featured
+    )
     assert all(set(p["analysis"]) >= {"title_zh", "innovations", "limitations"} for p in featured)
     rest = [p for p in papers if not p["deep_dive"]]
     assert all(p["analysis_status"] == "skipped" and p["analysis"] is None for p in rest)
@@ -67,10 +69,14 @@ def test_rerun_costs_no_llm_request(world: World) -> None:
     assert world.run("run", "--date", DAY).exit_code == 0
     assert world.gemini.count() == 3
     assert world.sidecar(DAY)["stats"]["llm"]["cache_hits"] == 3
-    assert world.markdown(DAY).split("\n## 📋")[1].split("---")[0] == first.split("\n## 📋")[1].split("---")[0]
+    assert (
+        world.markdown(DAY).split("\n## 📋")[1].split("---")[0] == first.split("\n## 📋")[1].split("---")[0]
+    )
 
 
-def test_no_llm_and_no_key_still_write_the_ranked_digest(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_llm_and_no_key_still_write_the_ranked_digest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = world.run("run", "--date", DAY, "--no-llm")
     assert result.exit_code == 0, result.output
     assert world.gemini.count() == 0
@@ -186,7 +192,9 @@ def test_second_run_on_a_locked_folder_is_refused(world: World) -> None:
     assert not (world.out / f"{DAY}.md").exists()
 
 
-def test_killed_while_writing_leaves_the_previous_digest(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_while_writing_leaves_the_previous_digest(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert world.run("run", "--date", DAY).exit_code == 0
     before = (world.out / f"{DAY}.md").read_bytes()
     (world.out / f"{DAY}.json").unlink()  # make the rerun want to write
@@ -229,7 +237,9 @@ def test_backfill_across_a_weekend_skips_complete_days(world: World) -> None:
     assert index.index("2026-06-16") < index.index("2026-06-12")
 
 
-def test_backfill_stops_cleanly_when_the_daily_quota_is_spent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_backfill_stops_cleanly_when_the_daily_quota_is_spent(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with World(tmp_path, monkeypatch=monkeypatch, per_day=4) as world:
         world.serve_day("2026-06-12")
         world.serve_day("2026-06-15")
@@ -242,7 +252,7 @@ def test_backfill_stops_cleanly_when_the_daily_quota_is_spent(tmp_path: Path, mo
         assert statuses.count("pending") == 2 and statuses.count("done") == 1
         assert "今日配额已用尽" in world.markdown("2026-06-15") or "配额" in world.markdown("2026-06-15")
         # the next day, the quota is back: only the missing requests are made
-        world.gemini.new_day()
+        world.next_quota_day()
         spent = world.gemini.count()
         again = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
         assert again.exit_code == 0, again.output

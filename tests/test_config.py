@@ -23,7 +23,15 @@ def test_example_config_loads_and_is_a_real_profile() -> None:
     assert config.sources.arxiv.categories == ["cs.CV"]
     assert config.llm.requests_per_window == 5 and config.llm.requests_per_day == 20
     phrases = " ".join(config.profile.keywords).lower()
-    for topic in ("super-resolution", "denois", "deblur", "diffusion", "flow matching", "masked", "self-supervised"):
+    for topic in (
+        "super-resolution",
+        "denois",
+        "deblur",
+        "diffusion",
+        "flow matching",
+        "masked",
+        "self-supervised",
+    ):
         assert topic in phrases
     assert "图像复原" in config.profile.description or "image restoration" in config.profile.description
 
@@ -80,7 +88,10 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("[digest]\ntitel = 'x'\n", "digest.titel: unknown key"),
-        ("[llm]\nrequests_per_day = 0\n", "llm.requests_per_day: Input should be greater than or equal to 1 (got 0)"),
+        (
+            "[llm]\nrequests_per_day = 0\n",
+            "llm.requests_per_day: Input should be greater than or equal to 1 (got 0)",
+        ),
         ("[digest]\ndeep_dives = 'five'\n", "digest.deep_dives: Input should be a valid integer"),
         ("[digest]\ntimezone = 'Mars/Olympus'\n", "digest.timezone: unknown timezone 'Mars/Olympus'"),
         ("[sources.arxiv]\ncategories = []\n", "sources.arxiv.categories: list at least one arXiv category"),

@@ -57,6 +57,8 @@ class World:
         self.deep_dives = deep_dives
         self.apis: dict[str, FakeExportApi] = {}
         self.out = tmp_path / "digests"
+        #: the wall clock the CLI sees (the Gemini quota day is its Pacific date)
+        self.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
         self.config_path = tmp_path / "config.toml"
 
     # -- servers ------------------------------------------------------------------------------------------
@@ -85,6 +87,11 @@ class World:
     def arxiv_replies(self, replies: Sequence[Reply]) -> None:
         self.server.script("/api/query", replies)
 
+    def next_quota_day(self) -> None:
+        """Midnight Pacific has passed: the real quota resets, and so does the fake server's."""
+        self.now += dt.timedelta(days=1)
+        self.gemini.new_day()
+
     def requests_to(self, path: str) -> int:
         return sum(1 for r in self.server.requests if r.path == path)
 
@@ -100,8 +107,19 @@ min_score = 30
 
 [profile]
 description = "图像复原：超分辨率、去噪、去模糊；扩散模型、流匹配、掩码自回归生成、视觉自监督预训练"
-keywords = {{ "image restoration|restoration" = 3.0, "super-resolution|super resolution" = 3.0, "denoising" = 2.5, "deblurring|deblur" = 3.0, "diffusion" = 1.5, "flow matching" = 2.0, "masked autoregressive" = 2.0, "self-supervised" = 2.0, "video generation" = 1.0, "image generation" = 1.0 }}
 exclude = ["jailbreak"]
+
+[profile.keywords]
+"image restoration|restoration" = 3.0
+"super-resolution|super resolution" = 3.0
+"denoising" = 2.5
+"deblurring|deblur" = 3.0
+"diffusion" = 1.5
+"flow matching" = 2.0
+"masked autoregressive" = 2.0
+"self-supervised" = 2.0
+"video generation" = 1.0
+"image generation" = 1.0
 
 [sources.huggingface]
 endpoint = "{self.server.url}"
@@ -142,6 +160,7 @@ dir = "cache"
         mp.setenv("GOOGLE_GEMINI_BASE_URL", self.gemini.url)
         mp.setattr(cli, "CLOCK", self.clock)
         mp.setattr(cli, "SLEEP", self.clock.sleep)
+        mp.setattr(cli, "NOW", lambda: self.now)
         self.write_config()
         return self
 

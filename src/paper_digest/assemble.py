@@ -176,7 +176,9 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
     if llm_notice:
         notices.append(llm_notice)
     pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
-    failed = [p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)]
+    failed = [
+        p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)
+    ]
     if pending and not llm_notice:
         notices.append(f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。")
     if failed:

@@ -38,7 +38,11 @@ def run_checks(config: Config, *, api_key: str | None, online: bool) -> list[Che
         results.append(
             CheckResult("api_key", False, f"absent: set {names}; runs write digests without deep dives", True)
         )
-    enabled = [n for n, c in (("huggingface", config.sources.huggingface), ("arxiv", config.sources.arxiv)) if c.enabled]
+    enabled = [
+        n
+        for n, c in (("huggingface", config.sources.huggingface), ("arxiv", config.sources.arxiv))
+        if c.enabled
+    ]
     results.append(CheckResult("sources", bool(enabled), ", ".join(enabled) or "every source is disabled"))
     if online:
         results.extend(_online(config, api_key))
@@ -54,7 +58,9 @@ def _online(config: Config, api_key: str | None) -> list[CheckResult]:
     found: list[CheckResult] = []
     hf = config.sources.huggingface
     if hf.enabled:
-        client = HttpClient(user_agent=agent, timeout=hf.timeout_seconds, max_attempts=2, max_total_seconds=30)
+        client = HttpClient(
+            user_agent=agent, timeout=hf.timeout_seconds, max_attempts=2, max_total_seconds=30
+        )
         url = f"{hf.endpoint.rstrip('/')}/api/daily_papers"
         try:
             batch = parse_daily(client.get(url, {"limit": "5"}))
@@ -63,7 +69,9 @@ def _online(config: Config, api_key: str | None) -> list[CheckResult]:
             found.append(CheckResult("huggingface", False, str(exc)))
     ax = config.sources.arxiv
     if ax.enabled:
-        client = HttpClient(user_agent=agent, timeout=ax.timeout_seconds, max_attempts=2, max_total_seconds=30)
+        client = HttpClient(
+            user_agent=agent, timeout=ax.timeout_seconds, max_attempts=2, max_total_seconds=30
+        )
         query = " OR ".join(f"cat:{c}" for c in ax.categories)
         try:
             batch = parse_atom(client.get(ax.api_url, {"search_query": query, "max_results": "1"}))
@@ -83,7 +91,9 @@ def _check_gemini(config: Config, api_key: str) -> CheckResult:
 
     options = types.HttpOptions(timeout=int(config.llm.timeout_seconds * 1000))
     if config.llm.base_url:
-        options = types.HttpOptions(base_url=config.llm.base_url, timeout=int(config.llm.timeout_seconds * 1000))
+        options = types.HttpOptions(
+            base_url=config.llm.base_url, timeout=int(config.llm.timeout_seconds * 1000)
+        )
     try:
         client = genai.Client(api_key=api_key, http_options=options)
         model = client.models.get(model=config.llm.model)

@@ -24,7 +24,9 @@ from .errors import ConfigError, PaperDigestError, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
-EXIT_CODES_HELP = "Exit codes: 0 digest written (or nothing announced), 1 nothing could be written, 2 bad usage or config."
+EXIT_CODES_HELP = (
+    "Exit codes: 0 digest written (or nothing announced), 1 nothing could be written, 2 bad usage or config."
+)
 
 app = typer.Typer(
     name="paper-digest",
@@ -41,6 +43,12 @@ logger = logging.getLogger("paper_digest")
 #: the clock and sleeper every run uses; tests replace them so that no test waits real seconds
 CLOCK = time.monotonic
 SLEEP = time.sleep
+
+
+def NOW() -> dt.datetime:
+    """Wall-clock time (UTC): the Gemini quota day and the default --date come from it."""
+    return dt.datetime.now(dt.UTC)
+
 
 ConfigOption = Annotated[
     Path, typer.Option("--config", "-c", help="TOML config file (start from config.example.toml).")
@@ -103,7 +111,7 @@ def _load(config_path: Path) -> Config:
 
 
 def _today(config: Config) -> dt.date:
-    return dt.datetime.now(zoneinfo.ZoneInfo(config.digest.timezone)).date()
+    return NOW().astimezone(zoneinfo.ZoneInfo(config.digest.timezone)).date()
 
 
 def parse_date(text: str, *, option: str = "--date") -> dt.date:
@@ -135,7 +143,9 @@ def _apply_flags(config: Config, output_dir: Path | None, deep_dives: int | None
     return config.model_copy(update={"digest": digest.model_copy(update=updates)})
 
 
-def _run_one(config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool) -> pipeline.RunResult:
+def _run_one(
+    config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool
+) -> pipeline.RunResult:
     stages = pipeline.build_stages(
         config,
         today=today,
@@ -145,9 +155,13 @@ def _run_one(config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offl
         raw_folder=config.cache.dir / "raw" / day.isoformat(),
         clock=CLOCK,
         sleep=SLEEP,
+        now=NOW,
     )
     if stages.llm_notice == pipeline.MSG_NO_KEY:
-        _progress("no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: writing the ranked digest without deep dives")
+        _progress(
+            "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
+            "writing the ranked digest without deep dives"
+        )
     return pipeline.run_day(config, day, stages, progress=_progress)
 
 
@@ -160,7 +174,8 @@ def run(
         bool, typer.Option("--offline", help="Use the raw responses kept from an earlier run; no network.")
     ] = False,
     output_dir: Annotated[
-        Path | None, typer.Option("--output-dir", "-o", help="Write digests here instead of digest.output_dir.")
+        Path | None,
+        typer.Option("--output-dir", "-o", help="Write digests here instead of digest.output_dir."),
     ] = None,
     deep_dives: Annotated[
         int | None, typer.Option("--deep-dives", "-n", help="How many top papers get a deep dive.")
@@ -252,7 +267,9 @@ def check(
     ] = False,
 ) -> None:
     """Validate the config, tell whether an API key is present (never printing it), and with --online
-    reach each configured endpoint once. Exit 0 when all is well, 1 when an endpoint failed, 2 for a bad config."""
+    reach each configured endpoint once.
+
+    Exit 0 when all is well, 1 when an endpoint failed, 2 for a bad config."""
     config = _load(config_path)
     results = run_checks(config, api_key=api_key_from_env(), online=online)
     for item in results:
@@ -266,7 +283,9 @@ def check(
 def index(
     config_path: ConfigOption = Path("config.toml"),
     feed_url: Annotated[str | None, typer.Option("--feed-url", help="Public URL of feed.xml.")] = None,
-    site_url: Annotated[str | None, typer.Option("--site-url", help="Public URL of the digests folder.")] = None,
+    site_url: Annotated[
+        str | None, typer.Option("--site-url", help="Public URL of the digests folder.")
+    ] = None,
 ) -> None:
     """Regenerate the digests folder's README.md (index, newest first) and feed.xml (Atom)."""
     config = _load(config_path)

@@ -51,7 +51,8 @@ class DigestConfig(_Strict):
 
 class ProfileConfig(_Strict):
     description: str = ""
-    #: phrase -> weight; a phrase may list variants separated by "|", e.g. "super-resolution|super resolution|SR"
+    #: phrase -> weight; a phrase may list variants separated by "|",
+    #: e.g. "super-resolution|super resolution|SR"
     keywords: dict[str, Annotated[float, Field(ge=-10, le=10)]] = Field(default_factory=dict)
     exclude: list[str] = Field(default_factory=list)
     #: author names whose papers get a boost
@@ -141,7 +142,8 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
 
 
 def format_validation_error(error: ValidationError) -> list[str]:
-    """One line per invalid field: ``llm.requests_per_day: Input should be greater than or equal to 1 (got 0)``."""
+    """One line per invalid field, e.g.
+    ``llm.requests_per_day: Input should be greater than or equal to 1 (got 0)``."""
     lines = []
     for item in error.errors():
         where = _field_path(tuple(item["loc"]))

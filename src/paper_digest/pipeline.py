@@ -38,7 +38,9 @@ from .sources.merge import merge_candidates
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"paper-digest/{__version__} (daily research digest; +https://github.com/paper-digest/paper-digest)"
+USER_AGENT = (
+    f"paper-digest/{__version__} (daily research digest; +https://github.com/paper-digest/paper-digest)"
+)
 
 Fetcher = Callable[[dt.date], FetchResult]
 Scorer = Callable[[Sequence[Paper]], list[ScoredPaper]]
@@ -81,8 +83,9 @@ def build_stages(
     raw_folder: Path,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> Stages:
-    """The real stages for a config: polite HTTP clients (or the offline archive), the scorer, the analyser."""
+    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
 
@@ -131,6 +134,7 @@ def build_stages(
             profile=profile,
             clock=clock,
             sleep=sleep,
+            now=now,
         )
         analyse = analyzer.analyse
 
@@ -143,7 +147,9 @@ def build_stages(
     )
 
 
-def fetch_all(stages: Stages, day: dt.date, progress: Progress) -> tuple[list[FetchResult], list[SourceReport]]:
+def fetch_all(
+    stages: Stages, day: dt.date, progress: Progress
+) -> tuple[list[FetchResult], list[SourceReport]]:
     """Run every enabled source; a failing source becomes a FAILED report, the others go on.
     Raises SourceError only when every enabled source failed."""
     results: list[FetchResult] = []
@@ -204,8 +210,10 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     selected = assemble.select_deep_dives(
         ranked, count=config.digest.deep_dives, min_score=config.digest.min_score, history=history
     )
-    progress(f"score: {sum(1 for s in ranked if s.score >= config.digest.min_score)} above threshold, "
-             f"{len(selected)} selected for deep dives")
+    progress(
+        f"score: {sum(1 for s in ranked if s.score >= config.digest.min_score)} above threshold, "
+        f"{len(selected)} selected for deep dives"
+    )
 
     analyses: dict[str, Analysis] = {}
     ledger = LLMLedger()
@@ -213,7 +221,9 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         progress(f"analyse: {len(selected)} papers ...")
         analyses, ledger = stages.analyse(selected)
         done = sum(1 for a in analyses.values() if a.status is AnalysisStatus.DONE)
-        progress(f"analyse: {done}/{len(selected)} done, {ledger.requests} requests, {ledger.cache_hits} cached")
+        progress(
+            f"analyse: {done}/{len(selected)} done, {ledger.requests} requests, {ledger.cache_hits} cached"
+        )
 
     digest = assemble.build_digest(
         day=day,
@@ -267,5 +277,6 @@ def digest_status(config: Config, day: dt.date) -> Digest | None:
 def quota_spent(digest: Digest) -> bool:
     """True when deep dives were left pending because the daily quota ran out."""
     return any(
-        p.analysis_status is AnalysisStatus.PENDING and p.analysis_reason == "quota_daily" for p in digest.featured
+        p.analysis_status is AnalysisStatus.PENDING and p.analysis_reason == "quota_daily"
+        for p in digest.featured
     )

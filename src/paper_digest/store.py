@@ -56,12 +56,13 @@ def atomic_write_text(path: Path, text: str) -> None:
 def read_json(path: Path) -> object | None:
     """Read a JSON file; None when missing or corrupt (a corrupt file is logged, never fatal)."""
     try:
-        return json.loads(path.read_bytes())
+        data: object = json.loads(path.read_bytes())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
         logger.warning("ignoring unreadable %s: %s", path, exc.__class__.__name__)
         return None
+    return data
 
 
 def check_writable(folder: Path) -> None:
