@@ -283,3 +283,11 @@ def test_index_command(world: World) -> None:
     result = world.run("index")
     assert result.exit_code == 0 and "(1 digests)" in result.stdout
     assert DAY in (world.out / "README.md").read_text(encoding="utf-8")
+
+
+def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
+    world.out.write_text("a file where the folder should be", encoding="utf-8")
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 2
+    assert first_line_error(result.stderr).startswith("Error: digest.output_dir:")
+    assert world.requests_to("/api/daily_papers") == 0

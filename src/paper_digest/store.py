@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import LockedError, StoreError
+from .errors import ConfigError, LockedError, StoreError
 from .models import Digest
 
 logger = logging.getLogger(__name__)
@@ -66,15 +66,17 @@ def read_json(path: Path) -> object | None:
 
 
 def check_writable(folder: Path) -> None:
-    """Fail early, before any network work, when the output folder cannot be written."""
+    """Fail early, before any network work, when the output folder cannot be written.
+
+    This is a setup problem (exit 2, like a bad config), unlike a write failing mid-run (exit 1)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".probe.", dir=folder)
         os.close(fd)
         os.unlink(name)
     except OSError as exc:
-        raise StoreError(
-            f"output folder {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
+        raise ConfigError(
+            f"digest.output_dir: {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
         ) from None
 
 
