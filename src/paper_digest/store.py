@@ -34,6 +34,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise StoreError(f"cannot write to {path.parent}: {exc.strerror or exc.__class__.__name__}") from None
     tmp = Path(tmp_name)
     try:
+        os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -47,6 +48,17 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's permissions; a new file gets what open() would give it (0666 minus umask),
+    not mkstemp's private 0600."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def atomic_write_text(path: Path, text: str) -> None:
