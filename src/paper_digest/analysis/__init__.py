@@ -1,7 +1,9 @@
 """Gemini deep dives: prompt, limiter, quota kinds, retries and cache.
 
-The pipeline uses :class:`Analyzer` only:
-``Analyzer(cfg, api_key=..., cache_dir=..., profile=...).analyse(scored)``.
+The pipeline uses :class:`Analyzer`:
+``Analyzer(cfg, api_key=..., cache_dir=..., profile=...).analyse(scored)``, and, when ``scoring.llm_rerank``
+is on, :class:`Reranker` before it:
+``Reranker(cfg, scoring, api_key=..., cache_dir=..., profile=..., limiter=analyzer.limiter).rerank(scored)``.
 """
 
 from __future__ import annotations
@@ -9,5 +11,6 @@ from __future__ import annotations
 from .gemini import Analyzer
 from .prompt import PROMPT_VERSION
 from .quota import QuotaKind, classify_429
+from .rerank import Reranker
 
-__all__ = ["PROMPT_VERSION", "Analyzer", "QuotaKind", "classify_429"]
+__all__ = ["PROMPT_VERSION", "Analyzer", "QuotaKind", "Reranker", "classify_429"]

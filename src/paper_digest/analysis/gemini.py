@@ -176,6 +176,16 @@ def _analysis(status: AnalysisStatus, reason: str, *, message: str | None = None
     return Analysis(status=status, reason=reason, message=message or _message(reason))
 
 
+def http_options(cfg: LLMConfig) -> types.HttpOptions:
+    """The SDK's HTTP options for a config: base URL, API version, timeout; the SDK's own retries off."""
+    return types.HttpOptions(
+        base_url=cfg.base_url or None,  # None: the SDK honours GOOGLE_GEMINI_BASE_URL
+        api_version=cfg.api_version,
+        timeout=round(cfg.timeout_seconds * 1000),  # milliseconds
+        retry_options=None,  # SDK retries off: this module is the one layer that retries
+    )
+
+
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -184,7 +194,8 @@ class Analyzer:
     """Deep dives for the selected papers, within the quota, from the cache when possible.
 
     ``clock`` and ``sleep`` drive the limiter and every retry wait (tests inject fakes); ``now`` gives the
-    wall time that decides the Pacific quota day and stamps cache entries.
+    wall time that decides the Pacific quota day and stamps cache entries. ``limiter`` shares another stage's
+    limiter (same window, same daily count); by default the Analyzer makes its own.
     """
 
     def __init__(
@@ -197,6 +208,7 @@ class Analyzer:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], dt.datetime] = _utcnow,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._cfg = cfg
         self._api_key = api_key
@@ -206,7 +218,8 @@ class Analyzer:
         self._models = list(dict.fromkeys([cfg.model, *cfg.fallback_models]))
         self._system = build_system_instruction(profile)
         self._cache = AnalysisCache(cache_dir, profile_fingerprint(profile))
-        self._limiter = RateLimiter(
+        # a limiter passed in is shared (e.g. with the re-rank stage): one window, one daily count per model
+        self._limiter = limiter or RateLimiter(
             per_window=cfg.requests_per_window,
             window_seconds=cfg.window_seconds,
             per_day=cfg.requests_per_day,
@@ -268,11 +281,7 @@ class Analyzer:
     # -- online --------------------------------------------------------------------------------------------
 
     def _analyse_online(self, papers: list[Paper], api_key: str) -> dict[str, Analysis]:
-        options = types.HttpOptions(
-            base_url=self._cfg.base_url or None,  # None: the SDK honours GOOGLE_GEMINI_BASE_URL
-            timeout=round(self._cfg.timeout_seconds * 1000),  # milliseconds
-            retry_options=None,  # SDK retries off: this module is the one layer that retries
-        )
+        options = http_options(self._cfg)
         results: dict[str, Analysis] = {}
         with genai.Client(api_key=api_key, http_options=options) as client:
             workers = max(1, min(self._cfg.concurrency, len(papers)))
