@@ -43,6 +43,7 @@ def test_run_writes_digest_and_sidecar(world: World) -> None:
     assert sidecar["date"] == DAY
     assert sidecar["stats"]["candidates_by_source"] == {"huggingface": 35, "arxiv": 80}
     assert sidecar["stats"]["llm_requests"] == 3 == world.gemini.count(MODEL)
+    assert {r.api_version for r in world.gemini.requests} == {"v1beta"}
     papers = sidecar["papers"]
     assert len(papers) == 109 == len({p["id"] for p in papers})
     scores = [p["score"] for p in papers]

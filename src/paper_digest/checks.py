@@ -87,15 +87,11 @@ def _check_gemini(config: Config, api_key: str) -> CheckResult:
     """Ask for the model's metadata: proves the key and the model without spending generate quota."""
     from google import genai
     from google.genai import errors as genai_errors
-    from google.genai import types
 
-    options = types.HttpOptions(timeout=int(config.llm.timeout_seconds * 1000))
-    if config.llm.base_url:
-        options = types.HttpOptions(
-            base_url=config.llm.base_url, timeout=int(config.llm.timeout_seconds * 1000)
-        )
+    from .analysis.gemini import http_options
+
     try:
-        client = genai.Client(api_key=api_key, http_options=options)
+        client = genai.Client(api_key=api_key, http_options=http_options(config.llm))
         model = client.models.get(model=config.llm.model)
     except genai_errors.APIError as exc:
         hint = " (the API key is wrong or lacks access)" if exc.code in (401, 403) else ""

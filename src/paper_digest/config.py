@@ -112,6 +112,9 @@ class LLMConfig(_Strict):
     concurrency: Annotated[int, Field(ge=1, le=32)] = 2
     #: base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL in the environment overrides it
     base_url: str | None = None
+    #: API version. google-genai 3.x defaults to "v1"; structured output, system instructions and thinking
+    #: settings have always been served by "v1beta". GOOGLE_GENAI_API_VERSION in the environment overrides it.
+    api_version: str = "v1beta"
 
 
 class ScoringConfig(_Strict):
@@ -198,6 +201,8 @@ def resolve(config: Config, *, base_dir: Path, env: Mapping[str, str]) -> Config
     llm = config.llm
     if env.get("GOOGLE_GEMINI_BASE_URL"):
         llm = llm.model_copy(update={"base_url": env["GOOGLE_GEMINI_BASE_URL"]})
+    if env.get("GOOGLE_GENAI_API_VERSION"):
+        llm = llm.model_copy(update={"api_version": env["GOOGLE_GENAI_API_VERSION"]})
     updates["llm"] = llm
     return config.model_copy(update=updates)
 
