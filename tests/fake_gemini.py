@@ -18,6 +18,12 @@ Behaviours for :meth:`FakeGemini.script`: ``ok``, ``429_minute`` (the real per-m
 ``empty`` (a candidate without content), ``invalid_json``, ``drop`` (close the connection, no response),
 ``bad_key_400`` (the real answer to an unknown key: 400 INVALID_ARGUMENT, reason API_KEY_INVALID), ``slow``
 (answer ``ok`` after ``slow_seconds`` real seconds, to provoke a client timeout).
+
+Re-rank batches (a request whose response schema is an array of objects with a ``relevance`` field) are
+answered with a JSON array judging every ``<paper id="...">`` block of the request: relevance from
+:attr:`FakeGemini.relevance` (id -> 0..10), else :attr:`FakeGemini.default_relevance`. For them ``ok``,
+``max_tokens`` and ``invalid_json`` mean the same as above, and ``partial`` judges only the first half of
+the ids (every other behaviour is shared with deep dives).
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ PER_DAY_BODY = PAYLOADS / "gemini_429_perday_gemini-2.0-flash.json"
 _PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):generateContent$")
 _MODEL_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)$")
 _TITLE = re.compile(r"标题：(?P<title>[^\n]*)")
+_RERANK_ID = re.compile(r'<paper id="(?P<id>[^"]+)">')
 
 BEHAVIOURS = frozenset(
     {
@@ -60,6 +67,7 @@ BEHAVIOURS = frozenset(
         "drop",
         "bad_key_400",
         "slow",
+        "partial",
     }
 )
 
@@ -117,6 +125,19 @@ class RecordedRequest:
             for part in content.get("parts", [])
         ]
         return "\n".join(parts)
+
+    @property
+    def is_rerank(self) -> bool:
+        """A re-rank batch: the response schema is an array of objects with a relevance field."""
+        schema = self.body.get("generationConfig", {}).get("responseSchema") or {}
+        items = schema.get("items") or {}
+        properties = items.get("properties") or {}
+        return str(schema.get("type", "")).upper() == "ARRAY" and "relevance" in properties
+
+    @property
+    def rerank_ids(self) -> list[str]:
+        """The paper ids of a re-rank batch, in prompt order."""
+        return [m.group("id") for m in _RERANK_ID.finditer(self.text)]
 
     @property
     def system_text(self) -> str:
@@ -177,6 +198,11 @@ class FakeGemini:
         #: real seconds each answer takes (for concurrency tests; keep it small)
         self.latency = latency
         self.slow_seconds = slow_seconds
+        #: re-rank answers: paper id -> relevance 0..10 (ids not listed get default_relevance)
+        self.relevance: dict[str, int] = {}
+        self.default_relevance = 5
+        #: builds the answer's JSON from the paper title in the prompt (replace it to serve other content)
+        self.deep_dive: Callable[[str], dict[str, Any]] = deep_dive_json
         self.requests: list[RecordedRequest] = []
         self.statuses: Counter[int] = Counter()
         self.max_in_flight = 0
@@ -343,13 +369,18 @@ class FakeGemini:
         if behaviour == "safety":
             candidate = {"finishReason": "SAFETY", "index": 0}
             return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
-        text = json.dumps(deep_dive_json(title), ensure_ascii=False)
+        if request.is_rerank:
+            text = json.dumps(self._rerank_answer(request, behaviour), ensure_ascii=False)
+        else:
+            text = json.dumps(self.deep_dive(title), ensure_ascii=False)
         finish = "STOP"
         limit = request.max_output_tokens
         if behaviour == "max_tokens" or (
             self.min_output_tokens is not None and limit is not None and limit < self.min_output_tokens
         ):
             text, finish = text[: len(text) // 2], "MAX_TOKENS"
+        elif behaviour == "invalid_json" and request.is_rerank:
+            text = text.replace('"relevance"', "relevance")
         elif behaviour == "invalid_json":
             text = text.replace('"one_sentence"', "one_sentence")
         candidate = {
@@ -359,6 +390,19 @@ class FakeGemini:
         }
         out_tokens = max(1, len(text) // 2)
         return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, out_tokens)}
+
+    def _rerank_answer(self, request: RecordedRequest, behaviour: str) -> list[dict[str, Any]]:
+        ids = request.rerank_ids
+        if behaviour == "partial":
+            ids = ids[: len(ids) // 2]
+        return [
+            {
+                "id": paper_id,
+                "relevance": self.relevance.get(paper_id, self.default_relevance),
+                "reason": "与真实场景超分辨率直接相关。",
+            }
+            for paper_id in ids
+        ]
 
 
 def _api_key_invalid() -> dict[str, Any]:

@@ -69,6 +69,7 @@ class ScriptedServer:
         self.requests: list[Seen] = []
         self._routes: dict[str, Handler] = {}
         self._queues: dict[str, list[Reply]] = {}
+        self._preludes: dict[str, list[Reply | Callable[[Reply], Reply]]] = {}
         outer = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -107,6 +108,13 @@ class ScriptedServer:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     def _reply_for(self, seen: Seen) -> Reply:
+        prelude = self._preludes.get(seen.path)
+        if prelude:
+            first = prelude.pop(0)
+            if isinstance(first, Reply):
+                return first
+            handler = self._routes.get(seen.path)
+            return first(handler(seen) if handler is not None else Reply(404, b"not found"))
         queue = self._queues.get(seen.path)
         if queue:
             reply = queue.pop(0) if len(queue) > 1 else queue[0]
@@ -127,6 +135,11 @@ class ScriptedServer:
     def script(self, path: str, replies: Sequence[Reply]) -> None:
         """Answer ``path`` with these replies in turn (the last one repeats)."""
         self._queues[path] = list(replies)
+
+    def prelude(self, path: str, replies: Sequence[Reply | Callable[[Reply], Reply]]) -> None:
+        """Answer the next requests to ``path`` with these, then go back to its route (nothing repeats).
+        A callable gets the route's own reply and returns what to send instead (e.g. the body cut in half)."""
+        self._preludes[path] = list(replies)
 
     def start(self) -> ScriptedServer:
         self._thread.start()
