@@ -52,6 +52,7 @@ from .gemini import (
     _thinking_config,
     _Transient,
     _utcnow,
+    http_options,
 )
 from .prompt import _clean, defuse, top_keywords
 from .quota import DailyQuotaSpent, RateLimiter
@@ -271,6 +272,9 @@ class _BatchRequests(Analyzer):
         self._ledger = LLMLedger()
         self._stop.clear()
 
+    def reject_key(self, status: int) -> None:
+        self._stop_all(status)
+
     @property
     def ledger(self) -> LLMLedger:
         return self._ledger.model_copy(deep=True)
@@ -401,11 +405,7 @@ class Reranker:
         return None
 
     def _judge_online(self, papers: list[Paper], api_key: str) -> _Judged:
-        options = types.HttpOptions(
-            base_url=self._cfg.base_url or None,  # None: the SDK honours GOOGLE_GEMINI_BASE_URL
-            timeout=round(self._cfg.timeout_seconds * 1000),
-            retry_options=None,  # one retry layer: the Analyzer's
-        )
+        options = http_options(self._cfg)  # the SDK's retries off: one retry layer, the Analyzer's
         judged: _Judged = {}
         batches = math.ceil(len(papers) / self._batch_size)
         with genai.Client(api_key=api_key, http_options=options) as client:
@@ -430,7 +430,10 @@ class Reranker:
                 if exc.status == 404:
                     continue
                 return {}
-            except (_Stopped, _AuthRejected, _RateLimited, _Transient):
+            except _AuthRejected as exc:
+                self._requests.reject_key(exc.status)  # no further request in this call
+                return {}
+            except (_Stopped, _RateLimited, _Transient):
                 return {}
             text = _answer_text(response)
             if text is None:
