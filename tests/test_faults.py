@@ -203,20 +203,9 @@ SOURCE_FAULTS = {
 }
 
 
-TRUNCATED_ATOM_BUG = (
-    "sources/arxiv.py _fetch_api advances `start` by len(papers) + skipped, and parse_atom counts the entry "
-    "cut off by a truncated page as skipped: the next page starts one entry too far, so that paper is lost"
-)
-
-
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=TRUNCATED_ATOM_BUG))
-        if n == "arxiv-truncated-xml"
-        else n
-        for n in SOURCE_FAULTS
-    ],
+    [n for n in SOURCE_FAULTS],
 )
 def test_source_fault(world: World, figures: Row, name: str) -> None:
     fault = SOURCE_FAULTS[name]
@@ -569,22 +558,11 @@ def test_bad_config_exits_2(world: World, figures: Row, name: str) -> None:
     assert_refused(world, result, 2, naming)
 
 
-EMPTY_DATE_BUG = (
-    "cli.py run: `parse_date(date) if date else today` treats an explicit empty --date (a failed $(date ...) "
-    "in cron) as no --date: it silently writes today's digest instead of refusing"
-)
-
-
 @pytest.mark.parametrize(
     ("args", "naming"),
     [
         (["run", "--date", "2026-02-30"], "invalid --date '2026-02-30'"),
-        pytest.param(
-            ["run", "--date", ""],
-            "invalid --date ''",
-            marks=pytest.mark.xfail(strict=True, reason=EMPTY_DATE_BUG),
-            id="empty-date",
-        ),
+        pytest.param(["run", "--date", ""], "invalid --date ''", id="empty-date"),
         (["run", "--date", "2019-12-31"], "is too early"),
         (["run", "--date", "2026-06-12T00:00"], "invalid --date"),
         (["backfill", "--from", "2026-06-12", "--to", "2026-06-01"], "--from 2026-06-12 is after --to"),

@@ -90,6 +90,7 @@ class World:
     def next_quota_day(self) -> None:
         """Midnight Pacific has passed: the real quota resets, and so does the fake server's."""
         self.now += dt.timedelta(days=1)
+        self.clock.advance(86400.0)  # the monotonic clock moves on too: the per-minute windows are long gone
         self.gemini.new_day()
 
     def requests_to(self, path: str) -> int:

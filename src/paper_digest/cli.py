@@ -190,7 +190,7 @@ def run(
     try:
         config = _apply_flags(config, output_dir, deep_dives)
         today = _today(config)
-        day = parse_date(date) if date else today
+        day = parse_date(date) if date is not None else today
         _check_date(day, today)
         result = _run_one(config, day, today, no_llm=no_llm, offline=offline)
     except PaperDigestError as exc:
@@ -224,7 +224,7 @@ def backfill(
     try:
         today = _today(config)
         first = parse_date(date_from, option="--from")
-        last = parse_date(date_to, option="--to") if date_to else today
+        last = parse_date(date_to, option="--to") if date_to is not None else today
         _check_date(last, today, "--to")
         if first > last:
             raise UsageError(f"--from {first} is after --to {last}")

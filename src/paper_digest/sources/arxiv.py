@@ -286,9 +286,11 @@ def _fetch_api(
             logger.warning(
                 "arXiv API returned an empty page at start=%d of %d (try %d)", start, total, retry + 1
             )
-        skipped += batch.skipped
+        # a page cut mid-entry counts its cut entry as skipped; it is not consumed: the next page starts at it
+        cut = 1 if batch.truncated and batch.skipped else 0
+        skipped += batch.skipped - cut
         papers.extend(batch.papers)
-        got = len(batch.papers) + batch.skipped
+        got = len(batch.papers) + batch.skipped - cut
         start += got
         if total is None or start >= total:
             break
