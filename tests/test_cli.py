@@ -292,3 +292,21 @@ def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
     assert result.exit_code == 2
     assert first_line_error(result.stderr).startswith("Error: digest.output_dir:")
     assert world.requests_to("/api/daily_papers") == 0
+
+
+def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) -> None:
+    text = world.config_path.read_text(encoding="utf-8") + "\n[scoring]\nllm_rerank = true\nrerank_top = 20\n"
+    world.config_path.write_text(text, encoding="utf-8")
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 0, result.output
+    reranks = [r for r in world.gemini.requests if r.is_rerank]
+    assert len(reranks) == 2  # 20 candidates in batches of 15
+    sidecar = world.sidecar(DAY)
+    assert sidecar["stats"]["llm_requests"] == 2 + 3 == world.gemini.count()
+    top = sidecar["papers"][:20]
+    assert all(any(r["kind"] == "llm" for r in p["score_reasons"]) for p in top)
+    assert all(
+        abs(sum(r["points"] for r in p["score_reasons"]) - p["score"]) < 0.2 for p in sidecar["papers"][:25]
+    )
+    assert world.run("run", "--date", DAY).exit_code == 0
+    assert world.gemini.count() == 5  # the rerun judges nothing again

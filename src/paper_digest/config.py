@@ -118,12 +118,9 @@ class LLMConfig(_Strict):
 
 
 class ScoringConfig(_Strict):
-    #: re-rank the top candidates with one batched LLM request (off by default; costs quota)
+    #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
     llm_rerank: bool = False
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
-    #: blend Gemini embedding similarity to the profile into the score (off by default; costs quota)
-    embeddings: bool = False
-    embedding_model: str = "gemini-embedding-001"
 
 
 class CacheConfig(_Strict):

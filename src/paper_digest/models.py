@@ -169,6 +169,22 @@ class LLMLedger(BaseModel):
     def requests(self) -> int:
         return sum(self.requests_by_model.values())
 
+    def plus(self, other: LLMLedger) -> LLMLedger:
+        """The two ledgers added up (e.g. the re-rank stage's and the deep dives')."""
+        models = dict(self.requests_by_model)
+        for model, count in other.requests_by_model.items():
+            models[model] = models.get(model, 0) + count
+        return LLMLedger(
+            requests_by_model=models,
+            retries=self.retries + other.retries,
+            rate_limited_minute=self.rate_limited_minute + other.rate_limited_minute,
+            rate_limited_day=self.rate_limited_day + other.rate_limited_day,
+            server_errors=self.server_errors + other.server_errors,
+            tokens_in=self.tokens_in + other.tokens_in,
+            tokens_out=self.tokens_out + other.tokens_out,
+            cache_hits=self.cache_hits + other.cache_hits,
+        )
+
 
 class SourceStatus(StrEnum):
     OK = "ok"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, assemble, store
-from .analysis import Analyzer
+from .analysis import Analyzer, Reranker
 from .config import Config
 from .errors import SourceError
 from .models import (
@@ -45,6 +45,7 @@ USER_AGENT = (
 Fetcher = Callable[[dt.date], FetchResult]
 Scorer = Callable[[Sequence[Paper]], list[ScoredPaper]]
 AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedger]]
+RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
 
 MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），本期只有排序列表，深度解读将在配置密钥后补全。"
@@ -61,6 +62,8 @@ class Stages:
     #: why deep dives are missing for everyone this run (no key, --no-llm), shown once in the digest
     llm_notice: str | None = None
     disabled: Sequence[Source] = field(default_factory=tuple)
+    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), sharing the analyser's limiter
+    rerank: RerankFn | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ def build_stages(
 
     profile = config.profile
     llm_notice: str | None = None
+    rerank: RerankFn | None = None
     if not (use_llm and config.llm.enabled):
         llm_notice = MSG_NO_LLM
 
@@ -137,6 +141,19 @@ def build_stages(
             now=now,
         )
         analyse = analyzer.analyse
+        if config.scoring.llm_rerank:
+            reranker = Reranker(
+                config.llm,
+                config.scoring,
+                api_key=api_key,
+                cache_dir=config.cache.dir,
+                profile=profile,
+                clock=clock,
+                sleep=sleep,
+                now=now,
+                limiter=analyzer.limiter,
+            )
+            rerank = reranker.rerank
 
     return Stages(
         fetchers=fetchers,
@@ -144,6 +161,7 @@ def build_stages(
         analyse=analyse,
         llm_notice=llm_notice,
         disabled=tuple(disabled),
+        rerank=rerank,
     )
 
 
@@ -207,6 +225,10 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     earlier = store.list_digests(folder)
     history = assemble.featured_history(earlier, day, config.digest.dedup_days)
     ranked = stages.score(papers)
+    ledger = LLMLedger()
+    if stages.rerank is not None and ranked:
+        ranked, ledger = stages.rerank(ranked)
+        progress(f"rerank: {ledger.requests} requests, {ledger.cache_hits} cached")
     selected = assemble.select_deep_dives(
         ranked, count=config.digest.deep_dives, min_score=config.digest.min_score, history=history
     )
@@ -216,14 +238,14 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     )
 
     analyses: dict[str, Analysis] = {}
-    ledger = LLMLedger()
     if selected:
         progress(f"analyse: {len(selected)} papers ...")
-        analyses, ledger = stages.analyse(selected)
+        analyses, spent = stages.analyse(selected)
         done = sum(1 for a in analyses.values() if a.status is AnalysisStatus.DONE)
         progress(
-            f"analyse: {done}/{len(selected)} done, {ledger.requests} requests, {ledger.cache_hits} cached"
+            f"analyse: {done}/{len(selected)} done, {spent.requests} requests, {spent.cache_hits} cached"
         )
+        ledger = ledger.plus(spent)
 
     digest = assemble.build_digest(
         day=day,
