@@ -141,3 +141,15 @@ def test_carry_over_keeps_finished_analyses_and_quality_orders_runs() -> None:
     )
     assert assemble.quality(partial) < assemble.quality(merged)
     assert not assemble.is_complete(partial)
+
+
+def test_pending_notice_names_the_quota() -> None:
+    ranked = [scored("1", 90), scored("2", 80)]
+    quota = Analysis(status=AnalysisStatus.PENDING, reason="quota_daily", message="今日配额已用尽")
+    other = Analysis(status=AnalysisStatus.PENDING, reason="not_analysed", message="x")
+    assert (
+        "今日 Gemini 配额已用尽，2 篇深度解读将在下次运行时补全。"
+        in build(ranked, ranked, {"1": quota, "2": quota}).notices
+    )
+    mixed = build(ranked, ranked, {"1": quota, "2": other}).notices
+    assert "2 篇深度解读尚未完成，将在下次运行时补全。" in mixed

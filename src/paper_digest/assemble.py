@@ -180,13 +180,21 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
         p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)
     ]
     if pending and not llm_notice:
-        notices.append(f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。")
+        notices.append(pending_notice(pending))
     if failed:
         notices.append(f"{len(failed)} 篇论文的深度解读未能生成，详见各条目说明。")
     updates = [p for p in digest.papers if p.is_update]
     if updates:
         notices.append(f"{len(updates)} 篇论文是近期已解读论文的新版本，已标注为更新。")
     return notices
+
+
+def pending_notice(pending: Sequence[DigestPaper]) -> str:
+    """One sentence for the deep dives left pending, naming the cause when it is the quota."""
+    quota = sum(1 for p in pending if p.analysis_reason in ("quota_daily", "quota_minute"))
+    if quota == len(pending):
+        return f"今日 Gemini 配额已用尽，{quota} 篇深度解读将在下次运行时补全。"
+    return f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。"
 
 
 def quality(digest: Digest) -> tuple[int, int, int]:
@@ -232,10 +240,11 @@ def carry_over(new: Digest, old: Digest) -> Digest:
 
 def _renotice(merged: Digest, new: Digest) -> list[str]:
     """Recount the pending-analysis notice after a merge."""
-    pending = sum(1 for p in merged.featured if p.analysis_status is AnalysisStatus.PENDING)
-    kept = [n for n in new.notices if "尚未完成" not in n]
+    pending = [p for p in merged.featured if p.analysis_status is AnalysisStatus.PENDING]
+    before = [p for p in new.featured if p.analysis_status is AnalysisStatus.PENDING]
+    kept = [n for n in new.notices if not before or n != pending_notice(before)]
     if pending:
-        kept.append(f"{pending} 篇深度解读尚未完成，将在下次运行时补全。")
+        kept.append(pending_notice(pending))
     return kept
 
 
