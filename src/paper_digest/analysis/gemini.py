@@ -430,8 +430,10 @@ class Analyzer:
             if info.kind is QuotaKind.DAY:
                 with self._lock:
                     self._ledger.rate_limited_day += 1
-                self._limiter.mark_exhausted(model)
-                logger.warning("%s: daily quota spent (429 per-day); no further requests to it today", model)
+                if self._limiter.mark_exhausted(model):
+                    logger.warning(
+                        "%s: daily quota spent (429 per-day); no further requests to it today", model
+                    )
                 return DailyQuotaSpent(model)
             delay = info.retry_delay if info.retry_delay is not None else self._cfg.window_seconds
             with self._lock:

@@ -233,13 +233,16 @@ class RateLimiter:
     def is_exhausted(self, model: str) -> bool:
         return self.remaining_today(model) == 0
 
-    def mark_exhausted(self, model: str) -> None:
-        """A per-day 429: no further request to this model until the Pacific date changes."""
+    def mark_exhausted(self, model: str) -> bool:
+        """A per-day 429: no further request to this model until the Pacific date changes.
+        Returns True the first time (so that concurrent workers report it once)."""
         with self._lock:
             self._refresh_day()
-            if model not in self._exhausted:
-                self._exhausted.add(model)
-                self._save()
+            if model in self._exhausted:
+                return False
+            self._exhausted.add(model)
+            self._save()
+            return True
 
     # -- window ---------------------------------------------------------------------------------------------
 
