@@ -6,7 +6,7 @@ Two runs, same data and paging:
 * simulated: the default ``delay_seconds`` = 3 s (arXiv's terms of use) with an injected clock, reporting the
   time a real run would spend waiting, without sleeping.
 
-Run: ``/work/venv/bin/python bench/bench_fetch.py`` (results are logged to stderr).
+Run: ``python bench/bench_fetch.py`` (results are logged to stderr).
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ Two clocks:
 quota). With instant answers the last window's requests finish at once, so the best possible ("floor") is
 (ceil(N/5) - 1) windows; the limiter adds a small safety margin per window (1 s on 60 s, 50 ms on 1 s).
 
-    /work/venv/bin/python bench/bench_quota.py
-    /work/venv/bin/python bench/bench_quota.py --clock real --window 1 --sizes 5 12 20
+    python bench/bench_quota.py
+    python bench/bench_quota.py --clock real --window 1 --sizes 5 12 20
 """
 
 from __future__ import annotations
