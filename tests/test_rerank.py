@@ -246,7 +246,7 @@ def test_corrupt_cache_entry_is_ignored(
     entries = sorted((cache_dir / "rerank").glob("*.json"))
     entries[0].write_text("{not json", encoding="utf-8")
     data = json.loads(entries[1].read_text(encoding="utf-8"))
-    data["judgement"]["relevance"] = 42  # out of range: schema mismatch
+    data["value"]["relevance"] = 42  # out of range: schema mismatch
     entries[1].write_text(json.dumps(data), encoding="utf-8")
     result, ledger = make_reranker().rerank(ranked)
     assert ledger.cache_hits == 1 and ledger.requests == 1

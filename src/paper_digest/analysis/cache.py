@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -22,8 +23,12 @@ from .prompt import PROMPT_VERSION
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T", bound=BaseModel)
+
 
 class CacheEntry(BaseModel):
+    """What one cache file holds: the key's parts (for people reading the folder) and the cached value."""
+
     key: str
     paper_id: str
     version: int | None = None
@@ -31,7 +36,7 @@ class CacheEntry(BaseModel):
     prompt_version: str
     profile: str
     created: dt.datetime
-    deep_dive: DeepDive
+    value: dict[str, Any]
 
 
 def cache_key(paper: Paper, model: str, profile_hash: str, prompt_version: str = PROMPT_VERSION) -> str:
@@ -39,46 +44,62 @@ def cache_key(paper: Paper, model: str, profile_hash: str, prompt_version: str =
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-class AnalysisCache:
-    """Cache entries under ``<cache_dir>/analysis/<sha256>.json``."""
+class PaperCache(Generic[T]):
+    """One JSON file per (paper version, model, prompt version, profile) under ``<cache_dir>/<kind>/``."""
 
-    def __init__(self, cache_dir: Path, profile_hash: str) -> None:
-        self.folder = cache_dir / "analysis"
+    def __init__(
+        self, cache_dir: Path, kind: str, value_type: type[T], *, prompt_version: str, profile_hash: str
+    ) -> None:
+        self.folder = cache_dir / kind
+        self._kind = kind
+        self._type = value_type
+        self._prompt_version = prompt_version
         self._profile = profile_hash
 
     def path(self, paper: Paper, model: str) -> Path:
-        return self.folder / f"{cache_key(paper, model, self._profile)}.json"
+        key = cache_key(paper, model, self._profile, prompt_version=self._prompt_version)
+        return self.folder / f"{key}.json"
 
-    def get(self, paper: Paper, model: str) -> DeepDive | None:
+    def get(self, paper: Paper, model: str) -> T | None:
         path = self.path(paper, model)
         data = read_json(path)
         if data is None:
             return None
         try:
             entry = CacheEntry.model_validate(data)
+            value = self._type.model_validate(entry.value)
         except ValidationError:
-            logger.warning("ignoring cache entry %s: does not match the schema", path.name)
+            logger.warning("ignoring %s cache entry %s: does not match the schema", self._kind, path.name)
             return None
         if entry.key != path.stem:
-            logger.warning("ignoring cache entry %s: key mismatch", path.name)
+            logger.warning("ignoring %s cache entry %s: key mismatch", self._kind, path.name)
             return None
-        return entry.deep_dive
+        return value
 
-    def put(self, paper: Paper, model: str, deep_dive: DeepDive, *, now: dt.datetime) -> None:
-        """Store one answer. A failed write is logged and otherwise ignored: the analysis itself succeeded."""
+    def put(self, paper: Paper, model: str, value: T, *, now: dt.datetime) -> None:
+        """Store one answer. A failed write is logged and otherwise ignored: the answer itself was good."""
         path = self.path(paper, model)
         entry = CacheEntry(
             key=path.stem,
             paper_id=paper.id,
             version=paper.version,
             model=model,
-            prompt_version=PROMPT_VERSION,
+            prompt_version=self._prompt_version,
             profile=self._profile,
             created=now,
-            deep_dive=deep_dive,
+            value=value.model_dump(mode="json"),
         )
         try:
             text = json.dumps(entry.model_dump(mode="json"), ensure_ascii=False, indent=1)
             atomic_write_text(path, text + "\n")
         except StoreError as exc:
-            logger.warning("cannot write the analysis cache: %s", exc)
+            logger.warning("cannot write the %s cache: %s", self._kind, exc)
+
+
+class AnalysisCache(PaperCache[DeepDive]):
+    """Deep dives under ``<cache_dir>/analysis/<sha256>.json``."""
+
+    def __init__(self, cache_dir: Path, profile_hash: str) -> None:
+        super().__init__(
+            cache_dir, "analysis", DeepDive, prompt_version=PROMPT_VERSION, profile_hash=profile_hash
+        )

@@ -37,12 +37,11 @@ from typing import Any
 
 from google import genai
 from google.genai import types
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from ..config import LLMConfig, ProfileConfig, ScoringConfig
-from ..errors import StoreError
 from ..models import LLMLedger, Paper, ScoredPaper, ScoreReason
-from ..store import atomic_write_text, read_json
+from .cache import PaperCache
 from .gemini import (
     Analyzer,
     _AuthRejected,
@@ -104,19 +103,6 @@ RERANK_SCHEMA = list[RerankJudgement]
 
 #: paper id -> (judgement, model that gave it)
 _Judged = dict[str, tuple[RerankJudgement, str]]
-
-
-class RerankCacheEntry(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    key: str
-    paper_id: str
-    version: int | None = None
-    model: str
-    prompt_version: str
-    profile: str
-    created: dt.datetime
-    judgement: RerankJudgement
 
 
 # -- prompt ----------------------------------------------------------------------------------------------
@@ -207,54 +193,17 @@ def blend(scored: ScoredPaper, judgement: RerankJudgement, *, model: str) -> Sco
 # -- cache ----------------------------------------------------------------------------------------------
 
 
-def rerank_cache_key(paper: Paper, model: str, profile_hash: str) -> str:
-    parts = [paper.versioned_id, model, RERANK_PROMPT_VERSION, profile_hash]
-    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
-
-
-class RerankCache:
-    """One judgement per file under ``<cache_dir>/rerank/<sha256>.json``. Atomic writes; an unreadable or
-    mismatching entry is ignored (and overwritten by the next judgement), never fatal."""
+class RerankCache(PaperCache[RerankJudgement]):
+    """One judgement per file under ``<cache_dir>/rerank/<sha256>.json``."""
 
     def __init__(self, cache_dir: Path, profile_hash: str) -> None:
-        self.folder = cache_dir / "rerank"
-        self._profile = profile_hash
-
-    def path(self, paper: Paper, model: str) -> Path:
-        return self.folder / f"{rerank_cache_key(paper, model, self._profile)}.json"
-
-    def get(self, paper: Paper, model: str) -> RerankJudgement | None:
-        path = self.path(paper, model)
-        data = read_json(path)
-        if data is None:
-            return None
-        try:
-            entry = RerankCacheEntry.model_validate(data)
-        except ValidationError:
-            logger.warning("ignoring re-rank cache entry %s: does not match the schema", path.name)
-            return None
-        if entry.key != path.stem:
-            logger.warning("ignoring re-rank cache entry %s: key mismatch", path.name)
-            return None
-        return entry.judgement
-
-    def put(self, paper: Paper, model: str, judgement: RerankJudgement, *, now: dt.datetime) -> None:
-        path = self.path(paper, model)
-        entry = RerankCacheEntry(
-            key=path.stem,
-            paper_id=paper.id,
-            version=paper.version,
-            model=model,
+        super().__init__(
+            cache_dir,
+            "rerank",
+            RerankJudgement,
             prompt_version=RERANK_PROMPT_VERSION,
-            profile=self._profile,
-            created=now,
-            judgement=judgement,
+            profile_hash=profile_hash,
         )
-        try:
-            text = json.dumps(entry.model_dump(mode="json"), ensure_ascii=False, indent=1)
-            atomic_write_text(path, text + "\n")
-        except StoreError as exc:
-            logger.warning("cannot write the re-rank cache: %s", exc)
 
 
 # -- requests -------------------------------------------------------------------------------------------
