@@ -178,7 +178,7 @@ def fetch_all(
         try:
             result = fetch(day)
         except SourceError as exc:
-            logger.warning("%s failed: %s", name, exc)
+            logger.info("%s failed: %s", name, exc)  # the progress line below tells the user
             reports.append(
                 SourceReport(
                     source=source,
