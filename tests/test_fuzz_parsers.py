@@ -5,6 +5,7 @@ what they do return is well formed."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +20,16 @@ from paper_digest.sources.huggingface import parse_daily
 from paper_digest.sources.parsed import ParsedBatch
 
 Parser = Callable[[bytes], ParsedBatch]
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+#: Deterministic by default, so CI is reproducible; PAPER_DIGEST_FUZZ=explore draws new random examples
+#: (and more of them) when you go looking for bugs.
+EXPLORE = os.environ.get("PAPER_DIGEST_FUZZ") == "explore"
+FUZZ = settings(
+    max_examples=600 if EXPLORE else 60,
+    deadline=None,
+    derandomize=not EXPLORE,
+    database=None if not EXPLORE else settings.default.database,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 PAYLOADS = FIXTURES / "payloads"
 HF_SEEDS = [

@@ -269,3 +269,15 @@ def test_rss_truncated_keeps_complete_items() -> None:
     batch = parse_rss(data[: len(data) // 2])
     assert batch.truncated and batch.skipped == 1
     assert batch.papers and batch.feed_date is not None
+
+
+def test_unknown_xml_encoding_is_a_parse_error() -> None:
+    """Found by the fuzz suite: a declaration naming an unknown encoding raised LookupError."""
+    from paper_digest.errors import ParseError
+    from paper_digest.sources.arxiv import parse_atom, parse_rss
+
+    for parse in (parse_atom, parse_rss):
+        with pytest.raises(ParseError):
+            parse(
+                b"<?xml version='1.0' encoding='TTF-8'?>\n<feed xmlns='http://www.w3.org/2005/Atom'></feed>"
+            )

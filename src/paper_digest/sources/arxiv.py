@@ -72,7 +72,7 @@ def _read_feed(
     try:
         parser.feed(data)
         parser.close()
-    except ET.ParseError:
+    except (ET.ParseError, LookupError):  # LookupError: the XML declares an unknown encoding
         broken = True  # events parsed before the error are still readable
     try:
         events = cast("Iterator[tuple[str, object]]", parser.read_events())
