@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_gemini import FakeClock, FakeGemini
+from gemini_fixtures import DAY1, KEY, WallClock
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -72,3 +75,23 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("fault suite figures")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+# -- the fake Gemini server (test modules that need other `clock`/`server` fixtures define their own) ----
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A monotonic clock that moves only when something sleeps on it."""
+    return FakeClock()
+
+
+@pytest.fixture
+def wall() -> WallClock:
+    return WallClock(DAY1)
+
+
+@pytest.fixture
+def server(clock: FakeClock) -> Iterator[FakeGemini]:
+    with FakeGemini(clock=clock, api_key=KEY) as fake:
+        yield fake

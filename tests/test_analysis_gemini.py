@@ -6,12 +6,13 @@ import datetime as dt
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_gemini import FakeClock, FakeGemini
+from gemini_fixtures import DAY1, KEY, WallClock
 
 from paper_digest.analysis import Analyzer
 from paper_digest.analysis.gemini import MESSAGES
@@ -20,13 +21,11 @@ from paper_digest.models import Analysis, AnalysisStatus, LLMLedger, Paper, Scor
 
 MODEL = "gemini-2.5-flash"
 FALLBACK = "gemini-2.5-flash-lite"
-KEY = "AIzaSy-test-secret-key-0123456789"
 PROFILE = ProfileConfig(
     description="真实场景图像超分辨率与扩散模型加速",
     keywords={"super-resolution|SR": 3.0, "diffusion": 2.0, "medical": -2.0},
 )
 #: a Pacific morning; DAY2 is the next Pacific day
-DAY1 = dt.datetime(2026, 6, 12, 15, 0, tzinfo=dt.UTC)
 DAY2 = DAY1 + dt.timedelta(days=1)
 
 
@@ -43,30 +42,6 @@ def make_papers(n: int, prefix: str = "2606") -> list[ScoredPaper]:
         )
         for i in range(n)
     ]
-
-
-class WallClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def wall() -> WallClock:
-    return WallClock(DAY1)
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[FakeGemini]:
-    with FakeGemini(clock=clock, api_key=KEY) as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_gemini import FakeClock, FakeGemini
+from gemini_fixtures import KEY, WallClock
 
 from paper_digest.analysis import Analyzer, Reranker
 from paper_digest.analysis.rerank import (
@@ -26,13 +26,11 @@ from paper_digest.models import Paper, ScoredPaper, ScoreReason
 
 MODEL = "gemini-2.5-flash"
 FALLBACK = "gemini-2.5-flash-lite"
-KEY = "AIzaSy-test-secret-key-0123456789"
 PROFILE = ProfileConfig(
     description="真实场景图像超分辨率与扩散模型加速",
     keywords={"super-resolution|SR": 3.0, "diffusion": 2.0, "medical": -2.0},
     exclude=["survey"],
 )
-DAY1 = dt.datetime(2026, 6, 12, 15, 0, tzinfo=dt.UTC)
 
 
 def make_ranked(n: int, *, top_score: float = 90.0, step: float = 2.0) -> list[ScoredPaper]:
@@ -60,30 +58,6 @@ def make_ranked(n: int, *, top_score: float = 90.0, step: float = 2.0) -> list[S
 
 def ids(ranked: list[ScoredPaper]) -> list[str]:
     return [s.paper.id for s in ranked]
-
-
-class WallClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def wall() -> WallClock:
-    return WallClock(DAY1)
-
-
-@pytest.fixture
-def server(clock: FakeClock) -> Iterator[FakeGemini]:
-    with FakeGemini(clock=clock, api_key=KEY) as fake:
-        yield fake
 
 
 @pytest.fixture
