@@ -25,9 +25,8 @@ from .models import (
 
 SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
 
-#: Calm Chinese sentences for analyses that did not happen. Raw errors never reach the reader.
-MSG_NO_LLM = "本次运行未启用 LLM 分析，深度解读从略。"
-MSG_NOT_SELECTED = "未入选深度解读。"
+#: For a selected paper the analyser returned nothing about (it should not happen; the next run retries).
+MSG_NOT_ANALYSED = "本次运行未能生成这篇论文的深度解读，将在下次运行时补全。"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,9 @@ def build_digest(
         chosen = paper.id in selected_ids
         analysis = analyses.get(paper.id) if chosen else None
         if chosen and analysis is None:
-            analysis = Analysis(status=AnalysisStatus.PENDING, reason="not_analysed", message=MSG_NO_LLM)
+            analysis = Analysis(
+                status=AnalysisStatus.PENDING, reason="not_analysed", message=MSG_NOT_ANALYSED
+            )
         before = history.get(paper.id)
         papers.append(
             DigestPaper(
