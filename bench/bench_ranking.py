@@ -257,6 +257,7 @@ GRID: dict[str, tuple[float, ...]] = {
     "FIRST_SENTENCE_WEIGHT": (0.0, 1.0, 2.0),
     "TITLE_WEIGHT": (3.0, 5.0, 8.0),
     "K1": (2.0, 3.0, 5.0),
+    "SENSE_SHARE": (0.0, 0.5, 1.0),
 }
 
 

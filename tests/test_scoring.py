@@ -101,6 +101,71 @@ def test_diffusion_sampling_vocabulary_is_not_image_denoising() -> None:
     assert len(scored.reasons) == 1  # one concept (diffusion), not the image-denoising one
 
 
+SENSES = ProfileConfig(
+    keywords={
+        "denoising|denoise": 2.5,
+        "image denoising|noise removal": 2.5,
+        "diffusion|denoising step|denoising process": 1.5,
+        "super-resolution": 3.0,
+        "video super-resolution": 2.0,
+    }
+)
+
+
+def test_a_word_another_concept_uses_as_a_modifier_is_ambiguous_but_a_head_word_is_not() -> None:
+    from paper_digest.scoring.profile import compile_profile
+
+    compiled = compile_profile(SENSES)
+    labels = {i: c.label for i, c in enumerate(compiled.concepts)}
+    ambiguous = {
+        labels[a]: ({*spellings}, [labels[b] for b in senses])
+        for a, (spellings, senses) in compiled.ambiguous.items()
+    }
+    # "denoising step" uses "denoising" as a modifier: a second sense; "video super-resolution" is a kind of
+    # super-resolution (English compounds are head-final), and "image denoising" ends with the word
+    assert ambiguous == {"denoising": ({"denoising"}, ["diffusion"])}
+
+
+def test_one_sense_per_discourse_moves_half_of_an_ambiguous_word_to_the_sense_the_paper_uses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sampling = _paper(
+        "1",
+        "Tiled Denoising for Arbitrary-Resolution Photomosaics",
+        "We run denoising on overlapping tiles with a pretrained diffusion model. "
+        "Fewer denoising steps suffice.",
+    )
+    restoration = _paper(
+        "2",
+        "Tiled Denoising for Arbitrary-Resolution Photographs",
+        "We run denoising on overlapping tiles of noisy photographs. A small network suffices.",
+    )
+    scored = {s.paper.id: s for s in score_papers([sampling, restoration], SENSES)}
+    details = [r.detail for r in scored["1"].reasons]
+    assert any(
+        "half read in the sense of 'diffusion'" in d and d.startswith("'denoising' in title") for d in details
+    )
+    assert not any("half read" in r.detail for r in scored["2"].reasons)
+    # the weaker sense (diffusion, 1.5) took half the hits of the stronger one (denoising, 2.5)
+    from paper_digest.scoring import score as scoring
+
+    monkeypatch.setattr(scoring, "SENSE_SHARE", 0.0)
+    assert scored["1"].score < score_papers([sampling], SENSES)[0].score
+    # reasons still add up to the score
+    for s in scored.values():
+        assert math.isclose(sum(r.points for r in s.reasons), s.score, abs_tol=0.1)
+
+
+def test_an_unambiguous_variant_keeps_the_word_in_its_own_sense() -> None:
+    paper = _paper(
+        "1",
+        "Real Image Denoising with a Diffusion Prior",
+        "Image denoising removes sensor noise. Our diffusion prior needs few denoising steps.",
+    )
+    scored = score_papers([paper], SENSES)[0]
+    assert not any("half read" in r.detail for r in scored.reasons)
+
+
 def test_chinese_description_works_without_keywords() -> None:
     profile = ProfileConfig(description="我关注图像复原：超分辨率、去雾、去噪，以及扩散模型和流匹配。")
     on_topic = _paper("1", "Single Image Dehazing with Flow Matching", "We remove haze with rectified flows.")
@@ -297,6 +362,6 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
         papers, grades = bench.load_day(day), bench.load_labels(day)
         ours.append(bench.ndcg_at_k(bench.rank_scorer(papers, profile), grades))
         naive.append(bench.ndcg_at_k(bench.rank_naive(papers, profile), grades))
-    assert sum(ours) / len(ours) >= 0.84
+    assert sum(ours) / len(ours) >= 0.86  # 0.866 measured (bench/bench_ranking.py)
     assert min(ours) >= 0.74
     assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2

@@ -36,6 +36,9 @@ class Compiled:
     #: last word of each followed author's name, lower case: a cheap pre-check before normalising names
     surnames: set[str] = field(default_factory=set)
     seen: set[tuple[str, ...]] = field(default_factory=set)
+    #: concept -> (its ambiguous spellings, the concepts whose longer phrases use them as a modifier);
+    #: see :func:`ambiguous_senses`
+    ambiguous: dict[int, tuple[frozenset[str], tuple[int, ...]]] = field(default_factory=dict)
 
     def add(self, kind: str, key: str, weight: float) -> None:
         variants = [v.strip() for v in key.split("|") if v.strip()]
@@ -67,6 +70,33 @@ class Compiled:
             self.acronym_pattern = re.compile(f"({alternatives})([A-Za-z0-9]*)")
         for entries in self.phrases.values():
             entries.sort(key=lambda item: (-len(item[0]), item[1]))
+        self.ambiguous = ambiguous_senses(self)
+
+
+def ambiguous_senses(compiled: Compiled) -> dict[int, tuple[frozenset[str], tuple[int, ...]]]:
+    """Words of one positive concept that another positive concept uses as a *modifier* in a longer phrase:
+    "denoising" (image denoising) inside "denoising step" or "denoising process" (diffusion sampling).
+
+    English compounds are head-final, so a phrase that ends with the word ("video super-resolution",
+    "image degradation") is a kind of the same thing and is not ambiguous; only a non-final occurrence marks a
+    second sense. The scorer resolves such words per paper, one sense per discourse."""
+    positive = [
+        (phrase, index)
+        for entries in compiled.phrases.values()
+        for phrase, index in entries
+        if compiled.concepts[index].weight > 0 and compiled.concepts[index].kind != "exclude"
+    ]
+    found: dict[int, tuple[set[str], set[int]]] = {}
+    for phrase, a in positive:
+        n = len(phrase)
+        for longer, b in positive:
+            if b == a or len(longer) <= n:
+                continue
+            if any(longer[i : i + n] == phrase for i in range(len(longer) - n)):  # not at the end
+                spellings, senses = found.setdefault(a, (set(), set()))
+                spellings.add(compiled.spelling[(a, phrase)])
+                senses.add(b)
+    return {a: (frozenset(sp), tuple(sorted(se))) for a, (sp, se) in sorted(found.items())}
 
 
 def compile_profile(profile: ProfileConfig) -> Compiled:

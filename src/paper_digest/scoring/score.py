@@ -48,6 +48,9 @@ REPO_PRIOR = 0.15
 PRIOR_GATE = 2.0
 #: an excluded paper keeps this fraction of its score
 EXCLUDE_FACTOR = 0.2
+#: share of an ambiguous word's hits moved to the other sense when the paper uses that sense's phrases
+#: ("denoising" in a paper that also says "denoising steps"): one sense per discourse, but not certainty
+SENSE_SHARE = 0.5
 
 # field slots of a hit count
 _TITLE, _ABSTRACT, _KEYWORDS, _FIRST = 0, 1, 2, 3
@@ -56,11 +59,15 @@ _TITLE, _ABSTRACT, _KEYWORDS, _FIRST = 0, 1, 2, 3
 class _Hits:
     """Per concept: hits in title, abstract, HF keywords, first sentence, and the spellings that matched."""
 
-    __slots__ = ("counts", "spellings")
+    __slots__ = ("counts", "shared", "shown", "spellings")
 
     def __init__(self) -> None:
         self.counts: dict[int, list[float]] = {}
         self.spellings: dict[int, list[str]] = {}
+        #: concept -> the concept that took a share of its hits (see ``_one_sense``)
+        self.shared: dict[int, int] = {}
+        #: hit counts before any share moved, for the explanation (only concepts a share touched)
+        self.shown: dict[int, list[float]] = {}
 
     def add(self, index: int, slot: int, spelling: str) -> None:
         counts = self.counts.get(index)
@@ -156,6 +163,27 @@ def _share(points: float, parts: Sequence[_Part]) -> list[ScoreReason]:
     ]
 
 
+def _one_sense(hits: _Hits, compiled: Compiled) -> None:
+    """One sense per discourse (Gale, Church & Yarowsky 1992): when every hit of a concept is a word that
+    another matched concept uses as a modifier ("denoising" next to "denoising steps"), the paper most likely
+    uses the word in that other sense, so :data:`SENSE_SHARE` of the hits move to it."""
+    for index, (spellings, senses) in compiled.ambiguous.items():
+        counts = hits.counts.get(index)
+        if counts is None or not set(hits.spellings[index]) <= spellings:
+            continue  # not matched, or matched by an unambiguous variant too ("image denoising")
+        present = [other for other in senses if other in hits.counts and other not in hits.shared]
+        if not present:
+            continue
+        other = max(present, key=lambda i: (sum(hits.counts[i]), -i))
+        hits.shared[index] = other
+        hits.shown.setdefault(index, list(counts))
+        target = hits.counts[other]
+        hits.shown.setdefault(other, list(target))
+        for slot, value in enumerate(counts):
+            target[slot] += SENSE_SHARE * value
+            counts[slot] -= SENSE_SHARE * value
+
+
 def _match_paper(paper: Paper, compiled: Compiled) -> tuple[_Hits, int]:
     """All concept hits of a paper, and the abstract length in tokens."""
     hits = _Hits()
@@ -178,6 +206,8 @@ def _match_paper(paper: Paper, compiled: Compiled) -> tuple[_Hits, int]:
             for spelling in kw_hits.spellings[index]:
                 hits.add(index, _KEYWORDS, spelling)
             hits.counts[index][_KEYWORDS] = min(c[_KEYWORDS], 2.0)
+    if compiled.ambiguous:
+        _one_sense(hits, compiled)
     return hits, len(abstract_tokens)
 
 
@@ -195,7 +225,10 @@ def _score_one(paper: Paper, compiled: Compiled) -> ScoredPaper:
                 excluded.append(f"'{matched}' in {_where(counts, with_keywords=False)}")
             continue
         raw = concept.weight * _saturate(counts, abstract_len)
-        part = (concept.kind, f"'{matched}' in {_where(counts)}", raw)
+        detail = f"'{matched}' in {_where(hits.shown.get(index, counts))}"
+        if index in hits.shared:
+            detail += f", half read in the sense of '{compiled.concepts[hits.shared[index]].label}'"
+        part = (concept.kind, detail, raw)
         (topical if raw > 0 else negative).append(part)
 
     # diminishing returns across concepts: the strongest counts fully, the next DISCOUNT times, and so on,
