@@ -109,6 +109,23 @@ def test_sliding_window_waits_only_when_full(tmp_path: Path) -> None:
     assert len(clock.sleeps) == 1
 
 
+def test_a_batch_costs_its_item_count(tmp_path: Path) -> None:
+    """An embedding batch the server counts item by item: a cost of 3 takes 3 of the window's 5 slots."""
+    clock = FakeClock()
+    lim = limiter(tmp_path, clock, NOON, per_day=10)
+    lim.acquire("m", 3)
+    lim.acquire("m", 2)
+    assert clock.sleeps == [] and lim.used_today("m") == 5
+    clock.advance(10)
+    lim.acquire("m", 4)  # needs 4 free slots: all of the first 5 must leave the window, 50 s from now
+    assert clock.sleeps == [pytest.approx(50.0)]
+    assert lim.used_today("m") == 9
+    with pytest.raises(DailyQuotaSpent):
+        lim.acquire("m", 2)  # 1 left today: a batch of 2 does not fit
+    lim.acquire("m", 1)
+    assert lim.remaining_today("m") == 0
+
+
 def test_block_after_a_per_minute_429_holds_every_worker(tmp_path: Path) -> None:
     clock = FakeClock()
     lim = limiter(tmp_path, clock, NOON)

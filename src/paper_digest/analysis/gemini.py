@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tenacity
 from google import genai
@@ -190,7 +190,157 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class Analyzer:
+R = TypeVar("R")
+
+
+class GeminiRequests:
+    """The one retry layer every Gemini stage shares: the limiter (per-model window and daily budget), 429
+    classification, tenacity retries on the injected sleep, the ledger, and the stop after a rejected key.
+
+    :meth:`call` makes one logical request, ``request()`` being the SDK call (generate or embed). It raises
+    the internal signals (:class:`DailyQuotaSpent`, ``_RateLimited``, ``_Transient``, ``_Rejected``,
+    ``_AuthRejected``, ``_Stopped``) for the stage to route; an SDK that cannot read the answer raises what it
+    raises (``ValueError`` for a body that is not the expected JSON)."""
+
+    def __init__(
+        self,
+        cfg: LLMConfig,
+        *,
+        limiter: RateLimiter,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self._cfg = cfg
+        self._clock = clock
+        self._sleep = sleep
+        self._now = now
+        self._limiter = limiter
+        self._lock = threading.Lock()
+        self._ledger = LLMLedger()
+        self._stop = threading.Event()
+        self._stop_reason = ""
+
+    @property
+    def limiter(self) -> RateLimiter:
+        return self._limiter
+
+    @property
+    def ledger(self) -> LLMLedger:
+        """A copy of what was spent since the last :meth:`reset`."""
+        with self._lock:
+            return self._ledger.model_copy(deep=True)
+
+    def reset(self) -> None:
+        """A fresh ledger, and requests allowed again (a stage calls this at the start of each run)."""
+        with self._lock:
+            self._ledger = LLMLedger()
+        self._stop.clear()
+
+    def reject_key(self, status: int) -> None:
+        """The key was refused (401/403): no further request until the next :meth:`reset`."""
+        self._stop_all(status)
+
+    def _stop_all(self, status: int) -> None:
+        with self._lock:
+            if self._stop.is_set():
+                return
+            self._stop_reason = f"http_{status}"
+            self._stop.set()
+        logger.warning(
+            "Gemini rejected the API key (HTTP %s): no further requests to it in this run; "
+            "check GEMINI_API_KEY",
+            status,
+        )
+
+    def call(self, model: str, request: Callable[[], R], *, cost: int = 1) -> R:
+        """One logical request, retried on per-minute 429s and transient errors. ``cost`` is what the request
+        counts against the limiter (1, or the number of items of a batch the quota counts one by one)."""
+        backoff = tenacity.wait_exponential_jitter(
+            initial=BACKOFF_INITIAL_SECONDS, max=BACKOFF_MAX_SECONDS, jitter=BACKOFF_JITTER_SECONDS
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, _RateLimited):
+                return exc.delay
+            return float(backoff(state))
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            if state.attempt_number >= self._cfg.max_attempts:
+                return True
+            return state.idle_for + state.upcoming_sleep > self._cfg.max_retry_seconds
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            with self._lock:
+                self._ledger.retries += 1
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((_Transient, _RateLimited)),
+            wait=wait,
+            stop=stop,
+            sleep=self._sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        result: R = retrying(self._attempt, model, request, cost)
+        return result
+
+    def _attempt(self, model: str, request: Callable[[], R], cost: int) -> R:
+        if self._stop.is_set():
+            raise _Stopped
+        self._limiter.acquire(model, cost)  # waits for a slot; raises DailyQuotaSpent when the day is spent
+        if self._stop.is_set():
+            raise _Stopped
+        with self._lock:
+            self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1
+        try:
+            return request()
+        except genai_errors.APIError as exc:
+            raise self._translate(model, exc) from None
+        except _TRANSPORT_ERRORS as exc:
+            reason = "timeout" if "Timeout" in type(exc).__name__ else "connection"
+            with self._lock:
+                self._ledger.server_errors += 1
+            logger.info("%s: %s, will retry if attempts remain", model, reason)
+            raise _Transient(reason) from None
+
+    def _translate(self, model: str, exc: genai_errors.APIError) -> Exception:
+        """Turn an SDK error into an internal signal. Logs the status code and quota kind, nothing else."""
+        code = int(exc.code or 0)
+        if code == 429:
+            info = classify_429(exc.details)
+            if info.kind is QuotaKind.DAY:
+                with self._lock:
+                    self._ledger.rate_limited_day += 1
+                if self._limiter.mark_exhausted(model):
+                    logger.warning(
+                        "%s: daily quota spent (429 per-day); no further requests to it today", model
+                    )
+                return DailyQuotaSpent(model)
+            delay = info.retry_delay if info.retry_delay is not None else self._cfg.window_seconds
+            with self._lock:
+                self._ledger.rate_limited_minute += 1
+            self._limiter.block(model, delay)
+            logger.info("%s: 429 %s quota, waiting %.1fs", model, info.kind.value, delay)
+            return _RateLimited(delay)
+        if code in RETRYABLE_STATUS:
+            with self._lock:
+                self._ledger.server_errors += 1
+            logger.info("%s: HTTP %s, will retry if attempts remain", model, code)
+            return _Transient(f"http_{code}")
+        if _is_auth_error(exc):
+            return _AuthRejected(code)
+        logger.warning("%s: HTTP %s, not retried", model, code)
+        return _Rejected(code)
+
+    def _add_tokens(self, tokens_in: int, tokens_out: int = 0) -> None:
+        with self._lock:
+            self._ledger.tokens_in += tokens_in
+            self._ledger.tokens_out += tokens_out
+
+
+class Analyzer(GeminiRequests):
     """Deep dives for the selected papers, within the quota, from the cache when possible.
 
     ``clock`` and ``sleep`` drive the limiter and every retry wait (tests inject fakes); ``now`` gives the
@@ -210,32 +360,27 @@ class Analyzer:
         now: Callable[[], dt.datetime] = _utcnow,
         limiter: RateLimiter | None = None,
     ) -> None:
-        self._cfg = cfg
-        self._api_key = api_key
-        self._clock = clock
-        self._sleep = sleep
-        self._now = now
-        self._models = list(dict.fromkeys([cfg.model, *cfg.fallback_models]))
-        self._system = build_system_instruction(profile)
-        self._cache = AnalysisCache(cache_dir, profile_fingerprint(profile))
         # a limiter passed in is shared (e.g. with the re-rank stage): one window, one daily count per model
-        self._limiter = limiter or RateLimiter(
-            per_window=cfg.requests_per_window,
-            window_seconds=cfg.window_seconds,
-            per_day=cfg.requests_per_day,
-            state_dir=cache_dir / "analysis",
+        super().__init__(
+            cfg,
+            limiter=limiter
+            or RateLimiter(
+                per_window=cfg.requests_per_window,
+                window_seconds=cfg.window_seconds,
+                per_day=cfg.requests_per_day,
+                state_dir=cache_dir / "analysis",
+                clock=clock,
+                sleep=sleep,
+                now=now,
+            ),
             clock=clock,
             sleep=sleep,
             now=now,
         )
-        self._lock = threading.Lock()
-        self._ledger = LLMLedger()
-        self._stop = threading.Event()
-        self._stop_reason = ""
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return self._limiter
+        self._api_key = api_key
+        self._models = list(dict.fromkeys([cfg.model, *cfg.fallback_models]))
+        self._system = build_system_instruction(profile)
+        self._cache = AnalysisCache(cache_dir, profile_fingerprint(profile))
 
     # -- public --------------------------------------------------------------------------------------------
 
@@ -243,8 +388,7 @@ class Analyzer:
         """One Analysis per paper (keyed by Paper.id) and what it cost.
 
         Never raises for one paper's trouble."""
-        self._ledger = LLMLedger()
-        self._stop.clear()
+        self.reset()
         results: dict[str, Analysis] = {}
         todo: list[Paper] = []
         for scored in papers:
@@ -265,7 +409,7 @@ class Analyzer:
         elif todo:
             results.update(self._analyse_online(todo, self._api_key or ""))
         ordered = {sp.paper.id: results[sp.paper.id] for sp in papers}
-        return ordered, self._ledger.model_copy(deep=True)
+        return ordered, self.ledger
 
     # -- cache ---------------------------------------------------------------------------------------------
 
@@ -321,18 +465,6 @@ class Analyzer:
                 return _analysis(AnalysisStatus.FAILED, f"http_{exc.status}")
         return failure or _analysis(AnalysisStatus.PENDING, "quota_daily")
 
-    def _stop_all(self, status: int) -> None:
-        with self._lock:
-            if self._stop.is_set():
-                return
-            self._stop_reason = f"http_{status}"
-            self._stop.set()
-        logger.warning(
-            "Gemini rejected the API key (HTTP %s): no further analysis requests in this run; "
-            "check GEMINI_API_KEY",
-            status,
-        )
-
     def _analyse_with(self, client: genai.Client, model: str, paper: Paper) -> Analysis:
         """One model: a request, and one repair attempt with a larger output budget when the answer is cut
         short or does not match the schema. Raises the internal signals for the caller to route."""
@@ -367,97 +499,20 @@ class Analyzer:
     def _generate(
         self, client: genai.Client, model: str, contents: str, max_output_tokens: int
     ) -> types.GenerateContentResponse:
-        """One logical request, retried on per-minute 429s and transient errors."""
+        """One logical generate request through the shared retry layer; counts the answer's tokens."""
         config = self._config(model, max_output_tokens)
-        backoff = tenacity.wait_exponential_jitter(
-            initial=BACKOFF_INITIAL_SECONDS, max=BACKOFF_MAX_SECONDS, jitter=BACKOFF_JITTER_SECONDS
+        response = self.call(
+            model, lambda: client.models.generate_content(model=model, contents=contents, config=config)
         )
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            exc = state.outcome.exception() if state.outcome else None
-            if isinstance(exc, _RateLimited):
-                return exc.delay
-            return float(backoff(state))
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            if state.attempt_number >= self._cfg.max_attempts:
-                return True
-            return state.idle_for + state.upcoming_sleep > self._cfg.max_retry_seconds
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            with self._lock:
-                self._ledger.retries += 1
-
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type((_Transient, _RateLimited)),
-            wait=wait,
-            stop=stop,
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
-        result: types.GenerateContentResponse = retrying(self._attempt, client, model, contents, config)
-        return result
-
-    def _attempt(
-        self, client: genai.Client, model: str, contents: str, config: types.GenerateContentConfig
-    ) -> types.GenerateContentResponse:
-        if self._stop.is_set():
-            raise _Stopped
-        self._limiter.acquire(model)  # waits for a slot; raises DailyQuotaSpent when the day is spent
-        if self._stop.is_set():
-            raise _Stopped
-        with self._lock:
-            self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1
-        try:
-            response = client.models.generate_content(model=model, contents=contents, config=config)
-        except genai_errors.APIError as exc:
-            raise self._translate(model, exc) from None
-        except _TRANSPORT_ERRORS as exc:
-            reason = "timeout" if "Timeout" in type(exc).__name__ else "connection"
-            with self._lock:
-                self._ledger.server_errors += 1
-            logger.info("%s: %s, will retry if attempts remain", model, reason)
-            raise _Transient(reason) from None
         self._count_tokens(response)
         return response
-
-    def _translate(self, model: str, exc: genai_errors.APIError) -> Exception:
-        """Turn an SDK error into an internal signal. Logs the status code and quota kind, nothing else."""
-        code = int(exc.code or 0)
-        if code == 429:
-            info = classify_429(exc.details)
-            if info.kind is QuotaKind.DAY:
-                with self._lock:
-                    self._ledger.rate_limited_day += 1
-                if self._limiter.mark_exhausted(model):
-                    logger.warning(
-                        "%s: daily quota spent (429 per-day); no further requests to it today", model
-                    )
-                return DailyQuotaSpent(model)
-            delay = info.retry_delay if info.retry_delay is not None else self._cfg.window_seconds
-            with self._lock:
-                self._ledger.rate_limited_minute += 1
-            self._limiter.block(model, delay)
-            logger.info("%s: 429 %s quota, waiting %.1fs", model, info.kind.value, delay)
-            return _RateLimited(delay)
-        if code in RETRYABLE_STATUS:
-            with self._lock:
-                self._ledger.server_errors += 1
-            logger.info("%s: HTTP %s, will retry if attempts remain", model, code)
-            return _Transient(f"http_{code}")
-        if _is_auth_error(exc):
-            return _AuthRejected(code)
-        logger.warning("%s: HTTP %s, not retried", model, code)
-        return _Rejected(code)
 
     def _count_tokens(self, response: types.GenerateContentResponse) -> None:
         usage = response.usage_metadata
         if usage is None:
             return
-        with self._lock:
-            self._ledger.tokens_in += usage.prompt_token_count or 0
-            self._ledger.tokens_out += (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+        out = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
+        self._add_tokens(usage.prompt_token_count or 0, out)
 
     @staticmethod
     def _judge(response: types.GenerateContentResponse) -> _Verdict:

@@ -262,27 +262,30 @@ class RateLimiter:
             state = self._state(model)
             state.blocked_until = max(state.blocked_until, self._clock() + seconds)
 
-    def acquire(self, model: str) -> None:
-        """Wait for a slot for one request to ``model`` and count it.
+    def acquire(self, model: str, cost: int = 1) -> None:
+        """Wait for a slot for one request to ``model`` and count it as ``cost`` requests (a batch whose
+        items the server counts one by one costs its item count; ``cost`` is capped at ``per_window``).
 
-        Raises DailyQuotaSpent when no request is left for today."""
+        Raises DailyQuotaSpent when the day's budget has not ``cost`` requests left."""
+        cost = max(1, min(cost, self._per_window))
         with self._lock:
             self._refresh_day()
-            if model in self._exhausted or self._counts.get(model, 0) >= self._per_day:
+            if model in self._exhausted or self._counts.get(model, 0) + cost > self._per_day:
                 raise DailyQuotaSpent(model)
             state = self._state(model)
             now = self._clock()
             start = max(now, state.blocked_until)
-            if len(state.starts) >= self._per_window:
-                # the slot frees when the per_window-th most recent start leaves the window
-                oldest_in_window = state.starts[-self._per_window]
+            keep = self._per_window - cost  # starts that may stay in the window alongside this request's
+            if len(state.starts) > keep:
+                # the slot frees when the (keep + 1)-th most recent start leaves the window
+                oldest_in_window = state.starts[-(keep + 1)]
                 start = max(start, oldest_in_window + self._window + self._margin)
-            state.starts.append(start)
+            state.starts.extend([start] * cost)
             while len(state.starts) > self._per_window:
                 state.starts.popleft()
-            self._counts[model] = self._counts.get(model, 0) + 1
+            self._counts[model] = self._counts.get(model, 0) + cost
             wall_start = self._now().timestamp() + (start - now)
-            self._recent[model] = [*self._recent.get(model, []), wall_start][-self._per_window :]
+            self._recent[model] = [*self._recent.get(model, []), *[wall_start] * cost][-self._per_window :]
             self._save()
         delay = start - now
         if delay > 0:

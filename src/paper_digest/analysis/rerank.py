@@ -217,17 +217,6 @@ class _BatchRequests(Analyzer):
         super().__init__(cfg, **kwargs)
         self._rerank_system = system
 
-    def reset(self) -> None:
-        self._ledger = LLMLedger()
-        self._stop.clear()
-
-    def reject_key(self, status: int) -> None:
-        self._stop_all(status)
-
-    @property
-    def ledger(self) -> LLMLedger:
-        return self._ledger.model_copy(deep=True)
-
     def _config(self, model: str, max_output_tokens: int) -> types.GenerateContentConfig:
         return types.GenerateContentConfig(
             system_instruction=self._rerank_system,
