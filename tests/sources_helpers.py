@@ -283,6 +283,8 @@ class FakeExportApi:
 
     def __call__(self, seen: Seen) -> Reply:
         self.queries.append(seen.query)
+        if seen.query.get("id_list"):
+            return self.by_ids(seen.query["id_list"].split(","))
         query = seen.query.get("search_query", "")
         cats = set(_CAT.findall(query))
         window = _WINDOW.search(query)
@@ -296,6 +298,13 @@ class FakeExportApi:
         size = int(seen.query.get("max_results", "10"))
         page = hits[start : start + size]
         body = render_atom(page, total=len(hits), start=start, query=query)
+        return Reply(200, body, {"Content-Type": "application/atom+xml; charset=utf-8"})
+
+    def by_ids(self, ids: Sequence[str]) -> Reply:
+        """``id_list=a,b``: the records with those ids (a version suffix is ignored), in the order asked."""
+        by_id = {r["id"]: r for r in self.records}
+        hits = [by_id[i.split("v")[0]] for i in ids if i.split("v")[0] in by_id]
+        body = render_atom(hits, total=len(hits), start=0)
         return Reply(200, body, {"Content-Type": "application/atom+xml; charset=utf-8"})
 
 

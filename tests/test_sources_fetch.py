@@ -24,7 +24,7 @@ from paper_digest.config import ArxivConfig, HuggingFaceConfig
 from paper_digest.errors import SourceError
 from paper_digest.models import Source, SourceStatus
 from paper_digest.sources.archive import OfflineClient, RawArchive
-from paper_digest.sources.arxiv import fetch_arxiv
+from paper_digest.sources.arxiv import ID_LIST_CHUNK, fetch_arxiv, fetch_arxiv_ids
 from paper_digest.sources.calendar import announcement_for
 from paper_digest.sources.http import HttpClient
 from paper_digest.sources.huggingface import fetch_huggingface
@@ -290,3 +290,43 @@ def test_offline_missing_response_is_source_error(tmp_path: Path) -> None:
     cfg = ArxivConfig(api_url="http://127.0.0.1:9/api/query")
     with pytest.raises(SourceError, match="arXiv: no archived response"):
         fetch_arxiv(offline, cfg, DAY, today=dt.date(2026, 7, 1))
+
+
+# -- papers by id (the liked papers of the similarity stage) -------------------------------------------------
+
+
+def test_fetch_by_ids_one_request_in_the_order_asked(server: ScriptedServer, clock: FakeClock) -> None:
+    records = cs_cv_day(
+        "2026-06-16", (dt.datetime(2026, 6, 12, tzinfo=dt.UTC), dt.datetime(2026, 6, 13, tzinfo=dt.UTC))
+    )
+    api = FakeExportApi(records)
+    server.route("/api/query", api)
+    wanted = [records[5]["id"], f"{records[2]['id']}v1", "not-an-id", "2606.99999", records[5]["id"]]
+    papers = fetch_arxiv_ids(client_for(clock), arxiv_cfg(server), wanted)
+    assert [p.id for p in papers] == [records[5]["id"], records[2]["id"]]
+    assert papers[1].title == records[2]["title"] and papers[1].abstract
+    assert len(api.queries) == 1
+    query = api.queries[0]
+    assert query["id_list"] == f"{records[5]['id']},{records[2]['id']}v1,2606.99999"
+    assert query["max_results"] == "3"
+
+
+def test_fetch_by_ids_chunks_and_survives_a_failing_request(server: ScriptedServer, clock: FakeClock) -> None:
+    records = cs_cv_day(
+        "2026-06-16", (dt.datetime(2026, 6, 12, tzinfo=dt.UTC), dt.datetime(2026, 6, 13, tzinfo=dt.UTC))
+    )
+    assert len(records) > ID_LIST_CHUNK
+    api = FakeExportApi(records)
+    server.route("/api/query", api)
+    server.prelude("/api/query", [Reply(400, b"<html>bad request</html>")])
+    ids = [r["id"] for r in records[: ID_LIST_CHUNK + 3]]
+    papers = fetch_arxiv_ids(client_for(clock), arxiv_cfg(server), ids)
+    assert [p.id for p in papers] == ids[ID_LIST_CHUNK:]  # the first chunk failed, the second came
+    assert len(api.queries) == 1 and server.requests[-1].path == "/api/query"
+    assert sum(1 for r in server.requests if r.path == "/api/query") == 2
+    assert any(s >= 3.0 for s in clock.sleeps)  # arXiv's delay between the two requests
+
+
+def test_fetch_by_ids_nothing_to_ask(server: ScriptedServer, clock: FakeClock) -> None:
+    assert fetch_arxiv_ids(client_for(clock), arxiv_cfg(server), ["junk", ""]) == []
+    assert server.requests == []

@@ -16,7 +16,7 @@ import email.utils
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import cast
 
 from ..config import ArxivConfig
@@ -37,6 +37,8 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 MAX_PAGES = 50
 #: a page that comes back empty although totalResults says more is asked again this many times
 EMPTY_PAGE_RETRIES = 2
+#: ids asked for in one ``id_list`` request (a URL of ~1.5 kB; the export API pages by ``max_results``)
+ID_LIST_CHUNK = 100
 
 _ANNOUNCE = re.compile(r"arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
 
@@ -394,3 +396,37 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
             message=f"arXiv 本次公告中没有 {cats} 的新论文",
         )
     return FetchResult(papers=papers, report=report)
+
+
+def fetch_arxiv_ids(client: Getter, cfg: ArxivConfig, ids: Sequence[str]) -> list[Paper]:
+    """The papers with these arXiv ids (``2606.13681`` or ``2606.13681v2``) from the export API's ``id_list``.
+
+    Best effort, never raises: a malformed id, an id the API does not return, or a request that fails is
+    logged (the id, never a response body) and left out; the caller gets the papers that came."""
+    wanted: dict[str, str] = {}  # query id -> id without version
+    for raw in ids:
+        split = split_arxiv_id(raw)
+        if split is None:
+            logger.warning("arXiv: %r is not an arXiv id; skipped", raw[:40])
+            continue
+        base, version = split
+        wanted.setdefault(f"{base}v{version}" if version else base, base)
+    if not wanted:
+        return []
+    client.space_host(cfg.api_url, cfg.delay_seconds)
+    queries = list(wanted)
+    found: dict[str, Paper] = {}
+    for start in range(0, len(queries), ID_LIST_CHUNK):
+        chunk = queries[start : start + ID_LIST_CHUNK]
+        params = {"id_list": ",".join(chunk), "max_results": str(len(chunk))}
+        try:
+            batch = _parse("atom", client.get(cfg.api_url, params, label=LABEL))
+        except SourceError as exc:
+            logger.warning("arXiv: %d papers by id could not be fetched (%s)", len(chunk), exc)
+            continue
+        for paper in batch.papers:
+            found.setdefault(paper.id, paper)
+    missing = sorted({base for base in wanted.values() if base not in found})
+    if missing:
+        logger.warning("arXiv: no entry for %s", ", ".join(missing[:10]))
+    return [found[base] for base in dict.fromkeys(wanted.values()) if base in found]
