@@ -6,6 +6,11 @@ Usage::
     python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
     python bench/bench_ranking.py --leave-days-out  # tune the scorer's field constants on half the days,
                                                     # report NDCG@10 on the other half (both ways)
+    GEMINI_API_KEY=... python bench/bench_ranking.py --rerank
+        # the optional LLM re-rank on top of the scorer, with the real Gemini API (settings from
+        # config.example.toml): 2 requests a day for the top 30, so the 10 labelled days are exactly the
+        # free tier's 20 requests. Judgements are cached in .bench-cache/, so an interrupted or
+        # quota-limited run continues where it stopped the next day and a finished one costs nothing.
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
@@ -29,7 +34,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from paper_digest.config import ProfileConfig
+from paper_digest.config import Config, ProfileConfig, api_key_from_env, load_config
 from paper_digest.models import ArxivSignals, HFSignals, Paper, Source
 from paper_digest.scoring import score as scoring_constants
 from paper_digest.scoring import score_papers
@@ -319,6 +324,49 @@ def pool(day: str, profile: ProfileConfig, depth: int = 40) -> None:
         print(json.dumps({"id": pid, "title": p.title, "abstract": p.abstract[:600]}, ensure_ascii=False))
 
 
+def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
+    """NDCG@10 per labelled day for the offline scorer and for the scorer followed by the LLM re-rank.
+
+    Uses the real google-genai client against ``config.llm`` (GOOGLE_GEMINI_BASE_URL points it elsewhere, as
+    the tests do with the fake server). Days whose top candidates could not all be judged (quota spent, an
+    error) are marked, so a partial run is never read as a result."""
+    from paper_digest.analysis import Reranker
+
+    scoring = config.scoring.model_copy(update={"llm_rerank": True})
+    reranker = Reranker(config.llm, scoring, api_key=api_key, cache_dir=cache_dir, profile=config.profile)
+    requests = cached = 0
+    rows: list[tuple[str, float, float, bool]] = []
+    print(f"{'day':<12}{'scorer':>10}{'+rerank':>10}{'judged':>10}{'requests':>10}")
+    for day in corpus_days():
+        if not (LABELS / f"{day}.json").exists():
+            continue
+        papers, grades = load_day(day), load_labels(day)
+        offline = score_papers(papers, config.profile)
+        reranked, ledger = reranker.rerank(offline)
+        top = min(scoring.rerank_top, len(offline))
+        judged = sum(1 for s in reranked if any(r.kind == "llm" for r in s.reasons))
+        complete = judged == top
+        before = ndcg_at_k([s.paper.id for s in offline], grades)
+        after = ndcg_at_k([s.paper.id for s in reranked], grades)
+        rows.append((day, before, after, complete))
+        requests += ledger.requests
+        cached += ledger.cache_hits
+        mark = "" if complete else "  (partial: scores of unjudged papers are offline)"
+        print(f"{day:<12}{before:>10.3f}{after:>10.3f}{f'{judged}/{top}':>10}{ledger.requests:>10}{mark}")
+    done = [row for row in rows if row[3]]
+    if not done:
+        print("\nno day fully judged (no quota left today?); rerun later, judged papers are cached")
+        return 1
+    means = (sum(r[1] for r in done) / len(done), sum(r[2] for r in done) / len(done))
+    print(f"{'mean':<12}{means[0]:>10.3f}{means[1]:>10.3f}")
+    print(f"{'min':<12}{min(r[1] for r in done):>10.3f}{min(r[2] for r in done):>10.3f}")
+    print(
+        f"\n{len(done)} of {len(rows)} days fully judged; {requests} requests, "
+        f"{cached} judgements from the cache ({cache_dir})"
+    )
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -329,7 +377,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="tune field constants on half the days, test on the rest",
     )
+    parser.add_argument(
+        "--rerank",
+        action="store_true",
+        help="measure the LLM re-rank stage with the real Gemini API (needs GEMINI_API_KEY)",
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="judgement cache for --rerank"
+    )
     args = parser.parse_args(argv)
+    if args.rerank:
+        api_key = api_key_from_env()
+        if api_key is None:
+            print("--rerank needs a Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)", file=sys.stderr)
+            return 2
+        return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
     profile = load_profile()
     if args.leave_days_out:
         leave_days_out(profile)

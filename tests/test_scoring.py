@@ -9,8 +9,10 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from fake_gemini import FakeGemini
+from gemini_fixtures import KEY
 
-from paper_digest.config import ProfileConfig
+from paper_digest.config import ProfileConfig, load_config
 from paper_digest.models import HFSignals, Paper, Source
 from paper_digest.scoring import score_papers
 
@@ -365,3 +367,32 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
     assert sum(ours) / len(ours) >= 0.86  # 0.866 measured (bench/bench_ranking.py)
     assert min(ours) >= 0.74
     assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2
+
+
+def test_the_llm_stage_benchmark_measures_the_rerank_and_pays_each_judgement_once(
+    server: FakeGemini, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bench_ranking.py --rerank` against the fake Gemini server with an oracle judge (relevance = 3 x the
+    label): the harness must show the re-rank's effect, count requests, and cost nothing when run again."""
+    bench = _bench()
+    config = load_config(ROOT / "config.example.toml", env={"GOOGLE_GEMINI_BASE_URL": server.url})
+    # no real waiting in a test: the fake server has no limits, so neither does the client
+    llm = config.llm.model_copy(update={"requests_per_window": 1000, "requests_per_day": 1000})
+    config = config.model_copy(update={"llm": llm})
+    days = [d for d in bench.corpus_days() if (bench.LABELS / f"{d}.json").exists()]
+    for day in days:
+        server.relevance.update({pid: 3 * grade for pid, grade in bench.load_labels(day).items()})
+    server.default_relevance = 0
+
+    assert bench.llm_stages(config, KEY, tmp_path / "cache") == 0
+    first = capsys.readouterr().out
+    assert server.count() == 2 * len(days)  # 30 candidates a day, 15 per request
+    mean = next(line for line in first.splitlines() if line.startswith("mean")).split()
+    assert float(mean[2]) > float(mean[1]) + 0.05  # an oracle judge lifts NDCG@10 well above the scorer
+    assert f"{len(days)} of {len(days)} days fully judged; {2 * len(days)} requests" in first
+
+    assert bench.llm_stages(config, KEY, tmp_path / "cache") == 0
+    again = capsys.readouterr().out
+    assert server.count() == 2 * len(days)  # every judgement came from the cache
+    assert f"0 requests, {30 * len(days)} judgements from the cache" in again
+    assert KEY not in first + again
