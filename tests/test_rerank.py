@@ -398,9 +398,9 @@ def test_injection_stays_inside_the_data_block(
 
 def test_prompt_excerpts_the_abstract() -> None:
     long = "word " * 300
-    cut = excerpt(long)
+    cut = excerpt(long, ABSTRACT_CHARS)
     assert len(cut) <= ABSTRACT_CHARS + 1 and cut.endswith("…")
-    assert excerpt("short abstract") == "short abstract"
+    assert excerpt("short abstract", ABSTRACT_CHARS) == "short abstract"
     paper = Paper(id="2606.00001", title="T", abstract=long)
     prompt = build_rerank_prompt([paper])
     assert prompt.count("word") < 100

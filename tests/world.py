@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fake_gemini import FakeClock, FakeGemini
-from sources_helpers import FIXTURES, FakeExportApi, Reply, ScriptedServer, Seen, cs_cv_day
+from sources_helpers import FIXTURES, FakeExportApi, Reply, ScriptedServer, Seen, cs_cv_day, with_times
 from typer.testing import CliRunner, Result
 
 from paper_digest import cli
@@ -43,6 +43,7 @@ class World:
         per_day: int | None = 20,
         extra_config: str = "",
         deep_dives: int = 3,
+        profile_extra: str = "",
     ) -> None:
         self.root = tmp_path
         self.clock = FakeClock()
@@ -54,6 +55,10 @@ class World:
         self.monkeypatch = monkeypatch or pytest.MonkeyPatch()
         self._own_monkeypatch = monkeypatch is None
         self.extra_config = extra_config
+        #: lines added to the [profile] table (e.g. ``liked = [...]``)
+        self.profile_extra = profile_extra
+        #: what the export API answers to ``id_list=`` (records as in tests/fixtures/arxiv/DATE.jsonl)
+        self.id_records: list[dict[str, Any]] = []
         self.deep_dives = deep_dives
         self.apis: dict[str, FakeExportApi] = {}
         self.out = tmp_path / "digests"
@@ -67,6 +72,9 @@ class World:
         return Reply(200, hf_day_body(seen.query.get("date", "")), {"Content-Type": "application/json"})
 
     def _arxiv(self, seen: Seen) -> Reply:
+        if seen.query.get("id_list"):
+            start = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+            return FakeExportApi(with_times(self.id_records, start, start + dt.timedelta(days=1)))(seen)
         query = seen.query.get("search_query", "")
         for day, api in self.apis.items():
             ann = announcement_for(dt.date.fromisoformat(day))
@@ -109,6 +117,7 @@ min_score = 30
 [profile]
 description = "图像复原：超分辨率、去噪、去模糊；扩散模型、流匹配、掩码自回归生成、视觉自监督预训练"
 exclude = ["jailbreak"]
+{self.profile_extra}
 
 [profile.keywords]
 "image restoration|restoration" = 3.0

@@ -121,6 +121,18 @@ class ScoringConfig(_Strict):
     #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
     llm_rerank: bool = False
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
+    #: blend the semantic similarity of Gemini embeddings (to profile.description and profile.liked) into the
+    #: score of the top candidates (off by default; the embedding model has its own free-tier quota)
+    embeddings: bool = False
+    embedding_model: str = "gemini-embedding-001"
+    #: the offline ranking's top N candidates are embedded; each paper only once (cached per version)
+    embed_top: Annotated[int, Field(ge=1, le=1000)] = 60
+    #: vector size; gemini-embedding-001 offers 128-3072 (Matryoshka), Google recommends 768, 1536 or 3072
+    embedding_dimensions: Annotated[int, Field(ge=128, le=3072)] = 768
+    #: the embedding model's own limits, counted per embedded text (see analysis/embed.py for the figures)
+    embedding_requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 100
+    embedding_window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    embedding_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
 
 
 class CacheConfig(_Strict):

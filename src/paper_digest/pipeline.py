@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, assemble, store
-from .analysis import Analyzer, Reranker
+from .analysis import Analyzer, Embedder, Reranker
 from .config import Config
 from .errors import SourceError
 from .models import (
@@ -31,7 +31,7 @@ from .models import (
 from .render import render_digest, render_feed, render_index, render_sidecar
 from .scoring import score_papers
 from .sources.archive import OfflineClient, RawArchive
-from .sources.arxiv import fetch_arxiv
+from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.http import HttpClient
 from .sources.huggingface import fetch_huggingface
 from .sources.merge import merge_candidates
@@ -45,6 +45,7 @@ USER_AGENT = (
 Fetcher = Callable[[dt.date], FetchResult]
 Scorer = Callable[[Sequence[Paper]], list[ScoredPaper]]
 AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedger]]
+#: a stage that re-scores and re-sorts the ranking (embeddings, re-rank) and says what it cost
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
 
@@ -64,6 +65,8 @@ class Stages:
     disabled: Sequence[Source] = field(default_factory=tuple)
     #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), sharing the analyser's limiter
     rerank: RerankFn | None = None
+    #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
+    embed: RerankFn | None = None
 
 
 @dataclass(frozen=True)
@@ -110,8 +113,9 @@ def build_stages(
         fetchers[Source.HUGGINGFACE] = lambda day: fetch_huggingface(hf_client, hf_cfg, day)
     else:
         disabled.append(Source.HUGGINGFACE)
+    # one arXiv client for the source and the liked papers of the embedding stage: one host spacing
+    ax_client = client(ax_cfg.timeout_seconds)  # fetch_arxiv spaces its host by delay_seconds
     if ax_cfg.enabled:
-        ax_client = client(ax_cfg.timeout_seconds)  # fetch_arxiv spaces its host by delay_seconds
         fetchers[Source.ARXIV] = lambda day: fetch_arxiv(ax_client, ax_cfg, day, today=today)
     else:
         disabled.append(Source.ARXIV)
@@ -119,6 +123,7 @@ def build_stages(
     profile = config.profile
     llm_notice: str | None = None
     rerank: RerankFn | None = None
+    embed: RerankFn | None = None
     if not (use_llm and config.llm.enabled):
         llm_notice = MSG_NO_LLM
 
@@ -141,6 +146,19 @@ def build_stages(
             now=now,
         )
         analyse = analyzer.analyse
+        if config.scoring.embeddings:
+            embedder = Embedder(
+                config.llm,
+                config.scoring,
+                api_key=api_key,
+                cache_dir=config.cache.dir,
+                profile=profile,
+                clock=clock,
+                sleep=sleep,
+                now=now,
+                fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids),
+            )
+            embed = embedder.embed
         if config.scoring.llm_rerank:
             reranker = Reranker(
                 config.llm,
@@ -162,6 +180,7 @@ def build_stages(
         llm_notice=llm_notice,
         disabled=tuple(disabled),
         rerank=rerank,
+        embed=embed,
     )
 
 
@@ -226,9 +245,14 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     history = assemble.featured_history(earlier, day, config.digest.dedup_days)
     ranked = stages.score(papers)
     ledger = LLMLedger()
+    if stages.embed is not None and ranked:
+        ranked, spent = stages.embed(ranked)
+        progress(f"embed: {spent.requests} requests, {spent.cache_hits} cached")
+        ledger = ledger.plus(spent)
     if stages.rerank is not None and ranked:
-        ranked, ledger = stages.rerank(ranked)
-        progress(f"rerank: {ledger.requests} requests, {ledger.cache_hits} cached")
+        ranked, spent = stages.rerank(ranked)
+        progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
+        ledger = ledger.plus(spent)
     selected = assemble.select_deep_dives(
         ranked, count=config.digest.deep_dives, min_score=config.digest.min_score, history=history
     )

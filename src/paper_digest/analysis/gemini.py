@@ -334,7 +334,7 @@ class GeminiRequests:
         logger.warning("%s: HTTP %s, not retried", model, code)
         return _Rejected(code)
 
-    def _add_tokens(self, tokens_in: int, tokens_out: int = 0) -> None:
+    def add_tokens(self, tokens_in: int, tokens_out: int = 0) -> None:
         with self._lock:
             self._ledger.tokens_in += tokens_in
             self._ledger.tokens_out += tokens_out
@@ -512,7 +512,7 @@ class Analyzer(GeminiRequests):
         if usage is None:
             return
         out = (usage.candidates_token_count or 0) + (usage.thoughts_token_count or 0)
-        self._add_tokens(usage.prompt_token_count or 0, out)
+        self.add_tokens(usage.prompt_token_count or 0, out)
 
     @staticmethod
     def _judge(response: types.GenerateContentResponse) -> _Verdict:

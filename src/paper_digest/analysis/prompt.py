@@ -65,6 +65,18 @@ def defuse(text: str) -> str:
     return _TAG.sub(lambda m: "‹" + m.group(1) + "paper", _clean(text))
 
 
+def excerpt(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text`` on one line, cut at a word boundary when one is near."""
+    text = _clean(text).replace("\n", " ")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
 def top_keywords(profile: ProfileConfig, limit: int = PROFILE_KEYWORDS) -> list[str]:
     """The profile's strongest positive keywords, first variant of each ("a|b" -> "a")."""
     ranked = sorted(

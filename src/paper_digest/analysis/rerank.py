@@ -53,7 +53,7 @@ from .gemini import (
     _utcnow,
     http_options,
 )
-from .prompt import _clean, defuse, top_keywords
+from .prompt import _clean, defuse, excerpt, top_keywords
 from .quota import DailyQuotaSpent, RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -127,23 +127,11 @@ def prompt_id(paper: Paper) -> str:
     return _SAFE_ID.sub("", paper.id)
 
 
-def excerpt(text: str, limit: int = ABSTRACT_CHARS) -> str:
-    """The first ``limit`` characters of ``text``, cut at a word boundary when one is near."""
-    text = _clean(text).replace("\n", " ")
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    space = cut.rfind(" ")
-    if space > limit * 0.8:
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
 def build_rerank_prompt(papers: Sequence[Paper]) -> str:
     """The batch as delimited data, one ``<paper id="...">`` block per paper (text defused)."""
     blocks = [f"请逐篇评估下面 {len(papers)} 篇论文与研究方向的相关度。"]
     for paper in papers:
-        abstract = defuse(excerpt(paper.abstract)) or "（无摘要）"
+        abstract = defuse(excerpt(paper.abstract, ABSTRACT_CHARS)) or "（无摘要）"
         title = defuse(paper.title).replace("\n", " ")
         blocks.append(f'<paper id="{prompt_id(paper)}">\n标题：{title}\n摘要：{abstract}\n</paper>')
     return "\n".join(blocks)
