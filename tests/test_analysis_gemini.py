@@ -507,3 +507,34 @@ def test_timeout_forever_fails_calmly(make_analyzer: Callable[..., Analyzer], se
     analysis = results["2606.00000"]
     assert (analysis.status, analysis.reason) == (AnalysisStatus.FAILED, "timeout")
     assert analysis.message == "模型服务暂时不可用，深度解读未完成"
+
+
+def test_a_failing_log_handler_never_prints_the_error_body(
+    make_analyzer: Callable[..., Analyzer], server: FakeGemini, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """logging prints a traceback when a handler fails; raised inside the SDK error's except block, that
+    traceback would carry the error (and its body) as context. The retry layer logs outside it."""
+
+    class Broken(logging.Handler):  # like a StreamHandler whose stream was closed
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                raise OSError("log stream closed")
+            except OSError:
+                self.handleError(record)
+
+    handler = Broken(level=logging.INFO)
+    log = logging.getLogger("paper_digest")
+    log.addHandler(handler)
+    old_level = log.level
+    log.setLevel(logging.INFO)
+    try:
+        server.script("400", "503", model=MODEL)
+        make_analyzer(max_attempts=1).analyse(make_papers(1))
+        make_analyzer(max_attempts=2).analyse(make_papers(1, prefix="2607"))
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old_level)
+    err = capfd.readouterr().err
+    assert "log stream closed" in err  # the handler did fail, and logging reported it
+    assert "Invalid request" not in err and "INVALID_ARGUMENT" not in err
+    assert "UNAVAILABLE" not in err and KEY not in err

@@ -12,7 +12,7 @@ import sys
 import time
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -76,12 +76,25 @@ def main_callback(
     _setup_logging(verbose)
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time of the record, not the stream it was created with
+    (a caller that swaps stderr, like a test runner, never leaves a handler on a closed stream)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _setup_logging(verbose: bool) -> None:
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_paper_digest", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler._paper_digest = True  # type: ignore[attr-defined]
     root.addHandler(handler)

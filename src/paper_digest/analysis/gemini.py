@@ -294,16 +294,22 @@ class GeminiRequests:
             raise _Stopped
         with self._lock:
             self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1
+        # Translation and logging happen outside the except blocks: a log handler that fails while an SDK
+        # error is being handled would print that error, body and all, as the failure's context.
+        failure: genai_errors.APIError | None = None
+        transport: str | None = None
         try:
             return request()
         except genai_errors.APIError as exc:
-            raise self._translate(model, exc) from None
+            failure = exc
         except _TRANSPORT_ERRORS as exc:
-            reason = "timeout" if "Timeout" in type(exc).__name__ else "connection"
-            with self._lock:
-                self._ledger.server_errors += 1
-            logger.info("%s: %s, will retry if attempts remain", model, reason)
-            raise _Transient(reason) from None
+            transport = "timeout" if "Timeout" in type(exc).__name__ else "connection"
+        if failure is not None:
+            raise self._translate(model, failure)
+        with self._lock:
+            self._ledger.server_errors += 1
+        logger.info("%s: %s, will retry if attempts remain", model, transport)
+        raise _Transient(transport or "connection")
 
     def _translate(self, model: str, exc: genai_errors.APIError) -> Exception:
         """Turn an SDK error into an internal signal. Logs the status code and quota kind, nothing else."""
