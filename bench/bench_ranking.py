@@ -6,11 +6,12 @@ Usage::
     python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
     python bench/bench_ranking.py --leave-days-out  # tune the scorer's field constants on half the days,
                                                     # report NDCG@10 on the other half (both ways)
-    GEMINI_API_KEY=... python bench/bench_ranking.py --rerank
-        # the optional LLM re-rank on top of the scorer, with the real Gemini API (settings from
-        # config.example.toml): 2 requests a day for the top 30, so the 10 labelled days are exactly the
-        # free tier's 20 requests. Judgements are cached in .bench-cache/, so an interrupted or
-        # quota-limited run continues where it stopped the next day and a finished one costs nothing.
+    GEMINI_API_KEY=... python bench/bench_ranking.py --llm
+        # the optional stages on top of the scorer, with the real Gemini API (settings from
+        # config.example.toml): embeddings of the top 60 (2 embedding requests a day, its own quota) and the
+        # LLM re-rank of the top 30 (2 requests a day, or 4 when the embeddings reorder the top 30), so the 10
+        # labelled days need one or two free-tier days. Everything is cached in .bench-cache/, so an
+        # interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
@@ -35,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from paper_digest.config import Config, ProfileConfig, api_key_from_env, load_config
-from paper_digest.models import ArxivSignals, HFSignals, Paper, Source
+from paper_digest.models import ArxivSignals, HFSignals, Paper, ScoredPaper, Source
 from paper_digest.scoring import score as scoring_constants
 from paper_digest.scoring import score_papers
 
@@ -325,46 +326,62 @@ def pool(day: str, profile: ProfileConfig, depth: int = 40) -> None:
 
 
 def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
-    """NDCG@10 per labelled day for the offline scorer and for the scorer followed by the LLM re-rank.
+    """NDCG@10 per labelled day: the offline scorer, then with the embeddings stage, with the LLM re-rank, and
+    with both chained as the pipeline runs them (embeddings first).
 
     Uses the real google-genai client against ``config.llm`` (GOOGLE_GEMINI_BASE_URL points it elsewhere, as
-    the tests do with the fake server). Days whose top candidates could not all be judged (quota spent, an
-    error) are marked, so a partial run is never read as a result."""
-    from paper_digest.analysis import Reranker
+    the tests do with the fake server). A day where a stage could not cover all its top candidates (quota
+    spent, an error) is marked and left out of the means, so a partial run is never read as a result."""
+    from paper_digest.analysis import Embedder, Reranker
 
-    scoring = config.scoring.model_copy(update={"llm_rerank": True})
-    reranker = Reranker(config.llm, scoring, api_key=api_key, cache_dir=cache_dir, profile=config.profile)
-    requests = cached = 0
-    rows: list[tuple[str, float, float, bool]] = []
-    print(f"{'day':<12}{'scorer':>10}{'+rerank':>10}{'judged':>10}{'requests':>10}")
+    scoring = config.scoring.model_copy(update={"llm_rerank": True, "embeddings": True})
+    common = {"api_key": api_key, "cache_dir": cache_dir, "profile": config.profile}
+    embedder = Embedder(config.llm, scoring, **common)  # liked papers only from the day's candidates
+    reranker = Reranker(config.llm, scoring, **common)
+    requests = {"embed": 0, "rerank": 0}
+    cached = {"embed": 0, "rerank": 0}
+    rows: list[tuple[float, ...]] = []
+    names = ("scorer", "+embed", "+rerank", "+both")
+    print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names) + f"{'requests':>10}")
     for day in corpus_days():
         if not (LABELS / f"{day}.json").exists():
             continue
         papers, grades = load_day(day), load_labels(day)
         offline = score_papers(papers, config.profile)
-        reranked, ledger = reranker.rerank(offline)
-        top = min(scoring.rerank_top, len(offline))
-        judged = sum(1 for s in reranked if any(r.kind == "llm" for r in s.reasons))
-        complete = judged == top
-        before = ndcg_at_k([s.paper.id for s in offline], grades)
-        after = ndcg_at_k([s.paper.id for s in reranked], grades)
-        rows.append((day, before, after, complete))
-        requests += ledger.requests
-        cached += ledger.cache_hits
-        mark = "" if complete else "  (partial: scores of unjudged papers are offline)"
-        print(f"{day:<12}{before:>10.3f}{after:>10.3f}{f'{judged}/{top}':>10}{ledger.requests:>10}{mark}")
-    done = [row for row in rows if row[3]]
-    if not done:
-        print("\nno day fully judged (no quota left today?); rerun later, judged papers are cached")
+        embedded, e_ledger = embedder.embed(offline)
+        reranked, r_ledger = reranker.rerank(offline)
+        both, b_ledger = reranker.rerank(embedded)
+        for name, ledger in (("embed", e_ledger), ("rerank", r_ledger), ("rerank", b_ledger)):
+            requests[name] += ledger.requests
+            cached[name] += ledger.cache_hits
+        covered = (
+            _covered(embedded, ("embedding", "liked"), scoring.embed_top)
+            and _covered(reranked, ("llm",), scoring.rerank_top)
+            and _covered(both, ("llm",), scoring.rerank_top)
+        )
+        values = [ndcg_at_k([s.paper.id for s in r], grades) for r in (offline, embedded, reranked, both)]
+        if covered:
+            rows.append(tuple(values))
+        spent = e_ledger.requests + r_ledger.requests + b_ledger.requests
+        mark = "" if covered else "  (partial: a stage did not cover its top candidates)"
+        print(f"{day:<12}" + "".join(f"{v:>10.3f}" for v in values) + f"{spent:>10}{mark}")
+    if not rows:
+        print("\nno day fully covered (no quota left today?); rerun later, what was paid for is cached")
         return 1
-    means = (sum(r[1] for r in done) / len(done), sum(r[2] for r in done) / len(done))
-    print(f"{'mean':<12}{means[0]:>10.3f}{means[1]:>10.3f}")
-    print(f"{'min':<12}{min(r[1] for r in done):>10.3f}{min(r[2] for r in done):>10.3f}")
+    print(f"{'mean':<12}" + "".join(f"{sum(col) / len(rows):>10.3f}" for col in zip(*rows, strict=True)))
+    print(f"{'min':<12}" + "".join(f"{min(col):>10.3f}" for col in zip(*rows, strict=True)))
     print(
-        f"\n{len(done)} of {len(rows)} days fully judged; {requests} requests, "
-        f"{cached} judgements from the cache ({cache_dir})"
+        f"\n{len(rows)} days fully covered; requests: {requests['embed']} embed, "
+        f"{requests['rerank']} rerank; from the cache: {cached['embed']} vectors, "
+        f"{cached['rerank']} judgements ({cache_dir})"
     )
     return 0
+
+
+def _covered(ranked: Sequence[ScoredPaper], kinds: tuple[str, ...], top: int) -> bool:
+    """Did the stage adjust (or at least judge) every paper of the offline top it was given?"""
+    adjusted = sum(1 for s in ranked if any(r.kind in kinds for r in s.reasons))
+    return adjusted >= min(top, len(ranked))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -378,18 +395,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="tune field constants on half the days, test on the rest",
     )
     parser.add_argument(
-        "--rerank",
+        "--llm",
         action="store_true",
-        help="measure the LLM re-rank stage with the real Gemini API (needs GEMINI_API_KEY)",
+        help="measure the embeddings and re-rank stages with the real Gemini API (needs GEMINI_API_KEY)",
     )
     parser.add_argument(
-        "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="judgement cache for --rerank"
+        "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="vector and judgement cache for --llm"
     )
     args = parser.parse_args(argv)
-    if args.rerank:
+    if args.llm:
         api_key = api_key_from_env()
         if api_key is None:
-            print("--rerank needs a Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)", file=sys.stderr)
+            print("--llm needs a Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)", file=sys.stderr)
             return 2
         return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
     profile = load_profile()

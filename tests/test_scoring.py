@@ -369,16 +369,19 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
     assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2
 
 
-def test_the_llm_stage_benchmark_measures_the_rerank_and_pays_each_judgement_once(
+def test_the_llm_stage_benchmark_measures_both_stages_and_pays_each_request_once(
     server: FakeGemini, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`bench_ranking.py --rerank` against the fake Gemini server with an oracle judge (relevance = 3 x the
-    label): the harness must show the re-rank's effect, count requests, and cost nothing when run again."""
+    """`bench_ranking.py --llm` against the fake Gemini server with an oracle judge (relevance = 3 x the
+    label): the harness must show each stage's effect, count requests, and cost nothing when run again."""
     bench = _bench()
     config = load_config(ROOT / "config.example.toml", env={"GOOGLE_GEMINI_BASE_URL": server.url})
     # no real waiting in a test: the fake server has no limits, so neither does the client
     llm = config.llm.model_copy(update={"requests_per_window": 1000, "requests_per_day": 1000})
-    config = config.model_copy(update={"llm": llm})
+    scoring = config.scoring.model_copy(
+        update={"embedding_requests_per_window": 10_000, "embedding_requests_per_day": 10_000}
+    )
+    config = config.model_copy(update={"llm": llm, "scoring": scoring})
     days = [d for d in bench.corpus_days() if (bench.LABELS / f"{d}.json").exists()]
     for day in days:
         server.relevance.update({pid: 3 * grade for pid, grade in bench.load_labels(day).items()})
@@ -386,13 +389,20 @@ def test_the_llm_stage_benchmark_measures_the_rerank_and_pays_each_judgement_onc
 
     assert bench.llm_stages(config, KEY, tmp_path / "cache") == 0
     first = capsys.readouterr().out
-    assert server.count() == 2 * len(days)  # 30 candidates a day, 15 per request
+    embed_requests = server.count(config.scoring.embedding_model)
+    judge_requests = server.count(config.llm.model)
+    # the description once, then the top 60 of each day in one batch; the top 30 in batches of 15, plus the
+    # papers the embeddings moved into the top 30
+    assert embed_requests == 1 + len(days)
+    assert judge_requests >= 2 * len(days)
     mean = next(line for line in first.splitlines() if line.startswith("mean")).split()
-    assert float(mean[2]) > float(mean[1]) + 0.05  # an oracle judge lifts NDCG@10 well above the scorer
-    assert f"{len(days)} of {len(days)} days fully judged; {2 * len(days)} requests" in first
+    scorer, _, rerank, _ = (float(v) for v in mean[1:5])
+    assert rerank > scorer + 0.05  # an oracle judge lifts NDCG@10 well above the scorer
+    summary = f"{len(days)} days fully covered; requests: {embed_requests} embed, {judge_requests} rerank"
+    assert summary in first
 
     assert bench.llm_stages(config, KEY, tmp_path / "cache") == 0
     again = capsys.readouterr().out
-    assert server.count() == 2 * len(days)  # every judgement came from the cache
-    assert f"0 requests, {30 * len(days)} judgements from the cache" in again
+    assert server.count() == embed_requests + judge_requests  # everything came from the cache
+    assert "requests: 0 embed, 0 rerank" in again
     assert KEY not in first + again
