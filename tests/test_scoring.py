@@ -353,7 +353,7 @@ def test_package_layout_keeps_the_public_import() -> None:
     import paper_digest.scoring as scoring
 
     assert scoring.score_papers is score_papers
-    assert scoring.__all__ == ["score_papers"]
+    assert scoring.__all__ == ["score_papers", "top_unique"]
 
 
 def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
@@ -406,3 +406,13 @@ def test_the_llm_stage_benchmark_measures_both_stages_and_pays_each_request_once
     assert server.count() == embed_requests + judge_requests  # everything came from the cache
     assert "requests: 0 embed, 0 rerank" in again
     assert KEY not in first + again
+
+
+def test_top_unique_keeps_ranking_order_and_counts_an_id_once() -> None:
+    from paper_digest.scoring import top_unique
+
+    ranked = score_papers([RESTORATION, AGENT], PROFILE)
+    doubled = [ranked[0], ranked[0], ranked[1]]
+    assert list(top_unique(doubled, 2)) == [RESTORATION.id, AGENT.id]
+    assert list(top_unique(doubled, 1)) == [RESTORATION.id]
+    assert top_unique([], 5) == {}

@@ -64,6 +64,7 @@ from pydantic import BaseModel, ValidationError
 from ..config import LLMConfig, ProfileConfig, ScoringConfig
 from ..errors import PaperDigestError, StoreError
 from ..models import LLMLedger, Paper, ScoredPaper, ScoreReason, split_arxiv_id
+from ..scoring import top_unique
 from ..store import atomic_write_text, read_json
 from .cache import PaperCache
 from .gemini import (
@@ -321,11 +322,7 @@ class Embedder:
         self._requests.reset()
         if not self._scoring.embeddings or not ranked:
             return list(ranked), LLMLedger()
-        top: dict[str, ScoredPaper] = {}
-        for scored in ranked:
-            if len(top) >= self._scoring.embed_top:
-                break
-            top.setdefault(scored.paper.id, scored)
+        top = top_unique(ranked, self._scoring.embed_top)
         online = self._cfg.enabled and self._api_key is not None
         description = _clean(self._profile.description)
         query = self._queries.get(description, self._model) if description else None

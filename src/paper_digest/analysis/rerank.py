@@ -41,6 +41,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from ..config import LLMConfig, ProfileConfig, ScoringConfig
 from ..models import LLMLedger, Paper, ScoredPaper, ScoreReason
+from ..scoring import top_unique
 from .cache import PaperCache
 from .gemini import (
     Analyzer,
@@ -288,11 +289,7 @@ class Reranker:
         self._requests.reset()
         if not self._scoring.llm_rerank or not ranked:
             return list(ranked), LLMLedger()
-        top: dict[str, ScoredPaper] = {}
-        for scored in ranked:
-            if len(top) >= self._scoring.rerank_top:
-                break
-            top.setdefault(scored.paper.id, scored)
+        top = top_unique(ranked, self._scoring.rerank_top)
         judged: _Judged = {}
         todo: list[Paper] = []
         hits = 0

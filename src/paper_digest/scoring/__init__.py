@@ -13,6 +13,9 @@ How a score is made
    keywords count once each; the abstract is length-normalised against a *fixed* typical length) and
    saturates as ``tf / (tf + K1)``. The concept contributes ``weight * saturation``; negative weights
    (off-profile context such as video generation or LLM agents) subtract.
+   A word that another concept uses as a modifier in a longer phrase ("denoising" in "denoising steps") is
+   ambiguous; when a paper uses that longer phrase, ``SENSE_SHARE`` of the word's hits go to the other concept
+   (one sense per discourse).
 3. Priors (HF upvotes on a log scale, a linked code repository) are small and gated by topical relevance, so
    they reorder relevant papers but cannot lift an off-topic one. Followed authors add a fixed lift.
 4. The raw relevance ``R`` maps to a score with a fixed saturating function ``100 * (1 - exp(-R / TAU))``.
@@ -26,6 +29,6 @@ up to the score (positive contributions share the pre-penalty score in proportio
 Modules: :mod:`.text` (tokens, stemming, description terms), :mod:`.profile` (compiling a profile),
 :mod:`.score` (matching and scoring)."""
 
-from .score import score_papers
+from .score import score_papers, top_unique
 
-__all__ = ["score_papers"]
+__all__ = ["score_papers", "top_unique"]

@@ -275,3 +275,14 @@ def score_papers(papers: Sequence[Paper], profile: ProfileConfig) -> list[Scored
     scored = [_score_one(paper, compiled) for paper in papers]
     scored.sort(key=lambda s: (-s.score, s.paper.id))
     return scored
+
+
+def top_unique(ranked: Sequence[ScoredPaper], count: int) -> dict[str, ScoredPaper]:
+    """The first ``count`` papers of a ranking by id (a duplicated id counts once, its first entry wins), in
+    ranking order: what an optional stage is given to work on."""
+    top: dict[str, ScoredPaper] = {}
+    for scored in ranked:
+        if len(top) >= count:
+            break
+        top.setdefault(scored.paper.id, scored)
+    return top
