@@ -12,6 +12,9 @@ Usage::
         # LLM re-rank of the top 30 (2 requests a day, or 4 when the embeddings reorder the top 30), so the 10
         # labelled days need one or two free-tier days. Everything is cached in .bench-cache/, so an
         # interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
+    python bench/bench_ranking.py --judgements bench/judgements/blind-llm
+        # the re-rank's blend with judgements from files (any judge: a person, another model); see
+        # bench/judgements/README.md
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
@@ -38,7 +41,7 @@ from typing import Any
 from paper_digest.config import Config, ProfileConfig, api_key_from_env, load_config
 from paper_digest.models import ArxivSignals, HFSignals, Paper, ScoredPaper, Source
 from paper_digest.scoring import score as scoring_constants
-from paper_digest.scoring import score_papers
+from paper_digest.scoring import score_papers, top_unique
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -378,6 +381,52 @@ def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
     return 0
 
 
+def judged_table(config: Config, folder: Path) -> int:
+    """NDCG@10 per labelled day when the re-rank's judgements come from files instead of the API.
+
+    ``folder/DATE.json`` holds ``{"judgements": [{"id", "relevance" 0-10, "reason"}, ...]}`` for the day's
+    offline top ``scoring.rerank_top``; they go through the re-rank's own blend
+    (:func:`paper_digest.analysis.rerank.blend`), so the figure is what the stage would make of that judge."""
+    from paper_digest.analysis.rerank import RerankJudgement, blend
+
+    rows: list[tuple[float, float]] = []
+    print(f"{'day':<12}{'scorer':>10}{'+judged':>10}{'judged':>10}")
+    for day in corpus_days():
+        path = folder / f"{day}.json"
+        if not (LABELS / f"{day}.json").exists() or not path.exists():
+            continue
+        judged = {
+            j.id: j
+            for j in (
+                RerankJudgement.model_validate(item)
+                for item in json.loads(path.read_text(encoding="utf-8"))["judgements"]
+            )
+        }
+        papers, grades = load_day(day), load_labels(day)
+        offline = score_papers(papers, config.profile)
+        top = top_unique(offline, config.scoring.rerank_top)
+        blended = [
+            blend(s, judged[s.paper.id], model=folder.name)
+            if s.paper.id in judged and s.paper.id in top
+            else s
+            for s in offline
+        ]
+        blended.sort(key=lambda s: (-s.score, s.paper.id))
+        values = (
+            ndcg_at_k([s.paper.id for s in offline], grades),
+            ndcg_at_k([s.paper.id for s in blended], grades),
+        )
+        rows.append(values)
+        count = sum(1 for pid in top if pid in judged)
+        print(f"{day:<12}{values[0]:>10.3f}{values[1]:>10.3f}{f'{count}/{len(top)}':>10}")
+    if not rows:
+        print(f"no judgement files for the labelled days in {folder}", file=sys.stderr)
+        return 2
+    print(f"{'mean':<12}" + "".join(f"{sum(col) / len(rows):>10.3f}" for col in zip(*rows, strict=True)))
+    print(f"{'min':<12}" + "".join(f"{min(col):>10.3f}" for col in zip(*rows, strict=True)))
+    return 0
+
+
 def _covered(ranked: Sequence[ScoredPaper], kinds: tuple[str, ...], top: int) -> bool:
     """Did the stage adjust (or at least judge) every paper of the offline top it was given?"""
     adjusted = sum(1 for s in ranked if any(r.kind in kinds for r in s.reasons))
@@ -400,9 +449,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="measure the embeddings and re-rank stages with the real Gemini API (needs GEMINI_API_KEY)",
     )
     parser.add_argument(
+        "--judgements",
+        type=Path,
+        metavar="DIR",
+        help="the re-rank blend with judgements from files (DIR/DATE.json), e.g. bench/judgements/blind-llm",
+    )
+    parser.add_argument(
         "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="vector and judgement cache for --llm"
     )
     args = parser.parse_args(argv)
+    if args.judgements:
+        return judged_table(load_config(ROOT / "config.example.toml", env={}), args.judgements)
     if args.llm:
         api_key = api_key_from_env()
         if api_key is None:
