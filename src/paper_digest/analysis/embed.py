@@ -482,9 +482,8 @@ class Embedder:
         except (_Rejected, _RateLimited, _Transient):
             return none
         except ValueError as exc:  # the SDK could not read the answer (not JSON, wrong types)
-            unreadable = type(
-                exc
-            ).__name__  # its message quotes the answer: logged below, outside the handler
+            # its message quotes the answer: only the type is kept, and logged below, outside the handler
+            unreadable = type(exc).__name__
             response = None
         if response is None:
             logger.warning("%s: unreadable embedding answer (%s) for %d texts", model, unreadable, len(batch))
