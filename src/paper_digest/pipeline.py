@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from . import __version__, assemble, store
 from .analysis import Analyzer, Embedder, Reranker
-from .config import Config
+from .config import Config, ProfileConfig
 from .errors import SourceError
 from .models import (
     Analysis,
@@ -136,41 +137,21 @@ def build_stages(
     else:
         if api_key is None:
             llm_notice = MSG_NO_KEY
-        analyzer = Analyzer(
-            config.llm,
-            api_key=api_key,
-            cache_dir=config.cache.dir,
-            profile=profile,
-            clock=clock,
-            sleep=sleep,
-            now=now,
+        shared = _StageArgs(
+            api_key=api_key, cache_dir=config.cache.dir, profile=profile, clock=clock, sleep=sleep, now=now
         )
+        analyzer = Analyzer(config.llm, **shared)
         analyse = analyzer.analyse
         if config.scoring.embeddings:
             embedder = Embedder(
                 config.llm,
                 config.scoring,
-                api_key=api_key,
-                cache_dir=config.cache.dir,
-                profile=profile,
-                clock=clock,
-                sleep=sleep,
-                now=now,
                 fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids),
+                **shared,
             )
             embed = embedder.embed
         if config.scoring.llm_rerank:
-            reranker = Reranker(
-                config.llm,
-                config.scoring,
-                api_key=api_key,
-                cache_dir=config.cache.dir,
-                profile=profile,
-                clock=clock,
-                sleep=sleep,
-                now=now,
-                limiter=analyzer.limiter,
-            )
+            reranker = Reranker(config.llm, config.scoring, limiter=analyzer.limiter, **shared)
             rerank = reranker.rerank
 
     return Stages(
@@ -182,6 +163,17 @@ def build_stages(
         rerank=rerank,
         embed=embed,
     )
+
+
+class _StageArgs(TypedDict):
+    """What every Gemini stage is built with (the analyser, the embeddings, the re-rank)."""
+
+    api_key: str | None
+    cache_dir: Path
+    profile: ProfileConfig
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    now: Callable[[], dt.datetime]
 
 
 def fetch_all(
