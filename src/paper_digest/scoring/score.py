@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from itertools import compress
 
 from ..config import ProfileConfig
 from ..models import Paper, ScoredPaper, ScoreReason
@@ -16,7 +17,6 @@ from .text import (
     field_text,
     normalise,
     split_first_sentence,
-    stem,
     stem_cached,
 )
 
@@ -86,7 +86,8 @@ def _match_tokens(tokens: Sequence[str], compiled: Compiled, hits: _Hits, slot: 
     spelling = compiled.spelling
     n = len(tokens)
     covered = 0
-    for i in [i for i, token in enumerate(tokens) if token in phrases]:
+    # candidate positions found at C speed: a paper has a few candidate words among hundreds
+    for i in list(compress(range(n), map(phrases.__contains__, tokens))):
         if i < covered:
             continue
         for phrase, index in phrases[tokens[i]]:
@@ -200,7 +201,9 @@ def _match_paper(paper: Paper, compiled: Compiled) -> tuple[_Hits, int]:
     if hf_keywords:
         joined = " | ".join(hf_keywords)
         kw_hits = _Hits()
-        _match_tokens(list(map(stem, TOKEN_OR_BAR.findall(normalise(joined)))), compiled, kw_hits, _KEYWORDS)
+        _match_tokens(
+            list(map(stem_cached, TOKEN_OR_BAR.findall(normalise(joined)))), compiled, kw_hits, _KEYWORDS
+        )
         _match_acronyms(joined, compiled, kw_hits, _KEYWORDS)
         for index, c in kw_hits.counts.items():  # present in the HF keywords at all, not how often
             for spelling in kw_hits.spellings[index]:
