@@ -371,8 +371,7 @@ def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
     if not rows:
         print("\nno day fully covered (no quota left today?); rerun later, what was paid for is cached")
         return 1
-    print(f"{'mean':<12}" + "".join(f"{sum(col) / len(rows):>10.3f}" for col in zip(*rows, strict=True)))
-    print(f"{'min':<12}" + "".join(f"{min(col):>10.3f}" for col in zip(*rows, strict=True)))
+    _summary(list(zip(*rows, strict=True)))
     print(
         f"\n{len(rows)} days fully covered; requests: {requests['embed']} embed, "
         f"{requests['rerank']} rerank; from the cache: {cached['embed']} vectors, "
@@ -422,9 +421,14 @@ def judged_table(config: Config, folder: Path) -> int:
     if not rows:
         print(f"no judgement files for the labelled days in {folder}", file=sys.stderr)
         return 2
-    print(f"{'mean':<12}" + "".join(f"{sum(col) / len(rows):>10.3f}" for col in zip(*rows, strict=True)))
-    print(f"{'min':<12}" + "".join(f"{min(col):>10.3f}" for col in zip(*rows, strict=True)))
+    _summary(list(zip(*rows, strict=True)))
     return 0
+
+
+def _summary(columns: Sequence[Sequence[float]]) -> None:
+    """The mean and min rows under a per-day table, one value per column."""
+    print(f"{'mean':<12}" + "".join(f"{sum(c) / max(len(c), 1):>10.3f}" for c in columns))
+    print(f"{'min':<12}" + "".join(f"{min(c, default=0):>10.3f}" for c in columns))
 
 
 def _covered(ranked: Sequence[ScoredPaper], kinds: tuple[str, ...], top: int) -> bool:
@@ -488,8 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             row += f"{value:>10.3f}"
         relevant = sum(1 for g in grades.values() if g > 0)
         print(row + f"{relevant:>10}")
-    print(f"{'mean':<12}" + "".join(f"{sum(v) / max(len(v), 1):>10.3f}" for v in results.values()))
-    print(f"{'min':<12}" + "".join(f"{min(v, default=0):>10.3f}" for v in results.values()))
+    _summary(list(results.values()))
     seconds = throughput(profile)
     print(f"\nthroughput: 10,000 candidates scored in {seconds:.2f} s ({10_000 / seconds:,.0f} papers/s)")
     return 0
