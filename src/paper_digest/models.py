@@ -262,6 +262,8 @@ class Digest(BaseModel):
     notices: list[str] = Field(default_factory=list)
     stats: RunStats = Field(default_factory=RunStats)
     min_score: float = 0.0
+    #: ids of unrated papers whose like / dislike would teach the ranking most (the model is least sure)
+    to_rate: list[str] = Field(default_factory=list)
 
     @property
     def featured(self) -> list[DigestPaper]:

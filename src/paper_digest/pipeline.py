@@ -16,7 +16,8 @@ from typing import TypedDict
 from . import __version__, assemble, store
 from .analysis import Analyzer, Embedder, Reranker
 from .config import Config, ProfileConfig
-from .errors import SourceError
+from .errors import PaperDigestError, SourceError
+from .learning import LearnedDay, Learner
 from .models import (
     Analysis,
     AnalysisStatus,
@@ -31,6 +32,7 @@ from .models import (
 )
 from .render import render_digest, render_feed, render_index, render_sidecar
 from .scoring import score_papers
+from .scoring.learn import Embed
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.http import HttpClient
@@ -49,6 +51,8 @@ AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedg
 #: a stage that re-scores and re-sorts the ranking (embeddings, re-rank) and says what it cost
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
+#: the learning stage: the ranking and the earlier digests (where rated papers' text is found) in
+LearnFn = Callable[[Sequence[ScoredPaper], Sequence[Digest]], LearnedDay]
 
 MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），本期只有排序列表，深度解读将在配置密钥后补全。"
 MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），深度解读从略。"
@@ -68,6 +72,8 @@ class Stages:
     rerank: RerankFn | None = None
     #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
     embed: RerankFn | None = None
+    #: learning from the researcher's ratings (learning.enabled), after the offline scoring
+    learn: LearnFn | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,18 @@ def build_stages(
             reranker = Reranker(config.llm, config.scoring, limiter=analyzer.limiter, **shared)
             rerank = reranker.rerank
 
+    learn: LearnFn | None = None
+    if config.learning.enabled:
+        learner = Learner(
+            config.learning,
+            profile,
+            cache_dir=config.cache.dir,
+            embed=_semantic_embedder(),
+            fetch=None if offline else (lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
+            min_score=config.digest.min_score,
+        )
+        learn = learner.apply
+
     return Stages(
         fetchers=fetchers,
         score=lambda papers: score_papers(papers, profile),
@@ -162,7 +180,22 @@ def build_stages(
         disabled=tuple(disabled),
         rerank=rerank,
         embed=embed,
+        learn=learn,
     )
+
+
+def _semantic_embedder() -> Callable[[], Embed]:
+    """The offline semantic model's ``embed``, loaded on first use (only when there are enough ratings)."""
+    loaded: list[Embed] = []
+
+    def get() -> Embed:
+        if not loaded:
+            from .scoring.semantic import StaticModel
+
+            loaded.append(StaticModel.load().embed)
+        return loaded[0]
+
+    return get
 
 
 class _StageArgs(TypedDict):
@@ -241,6 +274,16 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         ranked, spent = stages.embed(ranked)
         progress(f"embed: {spent.requests} requests, {spent.cache_hits} cached")
         ledger = ledger.plus(spent)
+    ask: list[str] = []
+    if stages.learn is not None and ranked:
+        try:
+            learned = stages.learn(ranked, earlier)
+        except PaperDigestError as exc:  # a broken ratings file or model: the profile alone ranks
+            progress(f"learn: skipped ({exc})")
+        else:
+            ranked, ask = learned.ranked, learned.ask
+            state = "applied" if learned.active else "the profile alone ranks"
+            progress(f"learn: {learned.ratings} ratings ({learned.likes} liked), {state}")
     if stages.rerank is not None and ranked:
         ranked, spent = stages.rerank(ranked)
         progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
@@ -275,6 +318,9 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         min_score=config.digest.min_score,
         llm_notice=stages.llm_notice if selected else None,
     )
+
+    if ask:
+        digest = digest.model_copy(update={"to_rate": ask})
 
     previous = store.load_digest(json_path)
     if previous is not None:

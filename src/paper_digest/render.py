@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,10 @@ class PaperView:
     status_icon: str
     message: str
     abstract: str
+    #: the copyable like / dislike commands (trusted Markdown built from a validated id), or None
+    rate_line: SafeMd | None = None
+    #: what the ratings changed: "与你赞过的 2606.12575 相近 +8.2 分", or None
+    learned: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,8 @@ class DigestView:
     score_line: str
     empty_reason: str | None
     all_papers: list[PaperView] = field(default_factory=list)
+    #: the papers the learned model is least sure about, with their like / dislike commands
+    to_rate: list[PaperView] = field(default_factory=list)
 
 
 def _authors(names: Sequence[str]) -> str:
@@ -202,6 +209,25 @@ def _reason(paper: DigestPaper) -> str:
     return clip(paper.abstract, 80)
 
 
+_RATE_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})$")
+
+
+def rate_line(paper_id: str) -> SafeMd | None:
+    """The like / dislike commands for a paper, as code spans to copy (only for a well-formed arXiv id)."""
+    if not _RATE_ID.match(paper_id):
+        return None
+    return SafeMd(f"👍 `paper-digest like {paper_id}` · 👎 `paper-digest dislike {paper_id}`")
+
+
+def _learned(paper: DigestPaper) -> str | None:
+    """The learned adjustment's reason in short: its sentence up to the bracket, and its points."""
+    for reason in paper.score_reasons:
+        if reason.kind in ("liked", "learned") and reason.points:
+            sentence = clip(reason.detail.split("（", 1)[0], 80)
+            return f"{sentence} {reason.points:+.1f} 分"
+    return None
+
+
 def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
     analysis = paper.analysis if paper.analysis_status is AnalysisStatus.DONE else None
     status = paper.analysis_status
@@ -227,6 +253,8 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         status_icon=STATUS_ICONS[status],
         message=message,
         abstract=clip(paper.abstract, ABSTRACT_EXCERPT),
+        rate_line=rate_line(paper.id),
+        learned=_learned(paper),
     )
 
 
@@ -328,6 +356,7 @@ def digest_view(digest: Digest, *, max_listed: int | None = None) -> DigestView:
         hidden = len(others) - max_listed
         others = others[:max_listed]
     notices = _notices(digest)
+    by_id = {v.paper.id: v for v in reversed(views)}  # a duplicated id: its first (best-ranked) view
     return DigestView(
         digest=digest,
         scan_line=_scan_line(digest),
@@ -342,6 +371,7 @@ def digest_view(digest: Digest, *, max_listed: int | None = None) -> DigestView:
         ),
         empty_reason=_empty_reason(digest, notices),
         all_papers=featured + others,
+        to_rate=[by_id[pid] for pid in digest.to_rate if pid in by_id],
     )
 
 
