@@ -55,7 +55,9 @@ SEED = "paper-digest-learn-1"
 #: cross-validation folds and the trust levels (shares of max_points) tried by :func:`choose_strength`
 FOLDS = 5
 STRENGTHS = (0.25, 0.5, 1.0)
-MARGIN = 0.01
+#: the model is used only when it removes at least this share of the profile's ordering mistakes on the
+#: held-out ratings: a profile that already orders them well is left alone
+MIN_ERROR_CUT = 1 / 3
 #: candidates near the top the "which would you rate" question looks at
 ASK_WINDOW = 30
 
@@ -168,6 +170,7 @@ def learn(
         return Learned(ranked=list(ranked), probability={}, active=False)
     from .score import score_papers
 
+    rated = sorted(rated, key=lambda r: r.paper.id)  # the folds of choose_strength follow this order
     rated_ids = {r.paper.id for r in rated}
     known = dict(rated_scores or {})
     missing = [r.paper for r in rated if r.paper.id not in known]
@@ -231,7 +234,8 @@ def choose_strength(rows: Matrix, labels: Matrix, weight: Matrix, scores: Matrix
     """How far to trust the model, from the ratings alone: each training paper's probability comes from a
     model fitted without its fold (:data:`FOLDS`-fold cross-validation), and the strength among
     :data:`STRENGTHS` (times ``max_points``) whose adjusted scores order the held-out likes above the rest
-    best wins; a strength must beat the profile alone by :data:`MARGIN` to be used (ties: the smaller)."""
+    best wins (ties: the smaller); it is used only if it removes :data:`MIN_ERROR_CUT` of the mistakes the
+    profile alone makes in that order."""
     n = len(labels)
     held_out = np.zeros(n)
     for fold in range(FOLDS):
@@ -244,11 +248,13 @@ def choose_strength(rows: Matrix, labels: Matrix, weight: Matrix, scores: Matrix
         w = np.where(y == 1, w / w[y == 1].sum(), w / w[y == 0].sum())
         held_out[test] = fit(rows[train], y, w).probability(rows[test])
     base = _pairwise_accuracy(scores, labels, weight)
-    best, best_value = 0.0, base + MARGIN
+    best, best_value = 0.0, base
     for share in STRENGTHS:
         value = _pairwise_accuracy(scores + share * max_points * (2.0 * held_out - 1.0), labels, weight)
         if value > best_value + 1e-12:
             best, best_value = share * max_points, value
+    if (best_value - base) < MIN_ERROR_CUT * (1.0 - base):
+        return 0.0
     return best
 
 
