@@ -68,6 +68,12 @@ class Stages:
     rerank: RerankFn | None = None
     #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
     embed: RerankFn | None = None
+    #: what to release when the run is over (the HTTP clients' connection pools)
+    closers: Sequence[Callable[[], None]] = field(default_factory=tuple)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
 
 
 @dataclass(frozen=True)
@@ -95,17 +101,16 @@ def build_stages(
     """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
+    closers: list[Callable[[], None]] = []
 
     def client(timeout: float) -> HttpClient | OfflineClient:
         if offline:
             return OfflineClient(archive)
-        return HttpClient(
-            user_agent=USER_AGENT,
-            timeout=timeout,
-            clock=clock,
-            sleep=sleep,
-            archive=archive,
+        made = HttpClient(
+            user_agent=USER_AGENT, timeout=timeout, clock=clock, sleep=sleep, now=now, archive=archive
         )
+        closers.append(made.close)
+        return made
 
     fetchers: dict[Source, Fetcher] = {}
     disabled: list[Source] = []
@@ -162,6 +167,7 @@ def build_stages(
         disabled=tuple(disabled),
         rerank=rerank,
         embed=embed,
+        closers=tuple(closers),
     )
 
 
