@@ -320,7 +320,7 @@ def index(
         )
     except PaperDigestError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(f"{files.index} ({files.digests} digests)")
+    typer.echo(f"{files.readme} ({files.digests} digests)")
     typer.echo(f"{files.feed}")
 
 

@@ -301,7 +301,7 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     store.atomic_write_text(json_path, sidecar)
     files = write_index(folder, feed_url=config.digest.feed_url, site_url=config.digest.site_url)
     progress(f"render: wrote {md_path.name} and {json_path.name}")
-    return RunResult(digest, md_path, json_path, written=True, index_paths=(files.index, files.feed))
+    return RunResult(digest, md_path, json_path, written=True, index_paths=(files.readme, files.feed))
 
 
 def _stamped(
@@ -331,7 +331,7 @@ def _read_text(path: Path) -> str | None:
 
 
 class IndexFiles(NamedTuple):
-    index: Path
+    readme: Path
     feed: Path
     digests: int
 
@@ -340,7 +340,7 @@ def write_index(folder: Path, *, feed_url: str | None = None, site_url: str | No
     """Regenerate ``README.md`` (the index) and ``feed.xml`` of a digests folder."""
     digests = store.list_digests(folder)
     files = IndexFiles(folder / "README.md", folder / "feed.xml", len(digests))
-    store.atomic_write_text(files.index, render_index(digests))
+    store.atomic_write_text(files.readme, render_index(digests))
     store.atomic_write_text(files.feed, render_feed(digests, feed_url=feed_url, site_url=site_url))
     return files
 
