@@ -153,6 +153,21 @@ class ScoringConfig(_Strict):
     embedding_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
 
 
+class LearningConfig(_Strict):
+    """Learning from the researcher's likes and dislikes (``paper-digest like/dislike``)."""
+
+    #: learn from the ratings file at all (off: the profile alone ranks, ratings are still recorded)
+    enabled: bool = True
+    #: the ratings file, a readable text file to commit with the digests; relative to the config file
+    ratings: Path = Path("ratings.txt")
+    #: cold start: below this many ratings (likes + dislikes, at least one like) the profile alone ranks
+    min_ratings: Annotated[int, Field(ge=2, le=10000)] = 10
+    #: the most the learned preference moves a score, up or down, on the 0-100 scale
+    max_points: Annotated[float, Field(ge=0, le=100)] = 20.0
+    #: papers in the digest's "which would you rate" section, those the model is least sure about (0: none)
+    ask: Annotated[int, Field(ge=0, le=10)] = 3
+
+
 class CacheConfig(_Strict):
     #: analysis cache and raw responses; relative paths are relative to the config file
     dir: Path = Path(".paper-digest-cache")
@@ -165,6 +180,7 @@ class Config(_Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -226,6 +242,9 @@ def resolve(config: Config, *, base_dir: Path, env: Mapping[str, str]) -> Config
     updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir, **urls})
     cache_dir = config.cache.dir if config.cache.dir.is_absolute() else base_dir / config.cache.dir
     updates["cache"] = config.cache.model_copy(update={"dir": cache_dir})
+    ratings = config.learning.ratings
+    if not ratings.is_absolute():
+        updates["learning"] = config.learning.model_copy(update={"ratings": base_dir / ratings})
     hf = config.sources.huggingface
     if env.get("HF_ENDPOINT"):
         hf = hf.model_copy(update={"endpoint": env["HF_ENDPOINT"]})
