@@ -60,6 +60,14 @@ def test_runs_the_digest_with_the_secret_and_commits_only_digests() -> None:
     assert any("cache/restore" in u for u in cache_steps) and any("cache/save" in u for u in cache_steps)
 
 
+def test_feed_links_derived_from_the_repository() -> None:
+    (job,) = load()["jobs"].values()
+    site = job["env"]["PAPER_DIGEST_SITE_URL"]
+    assert site.startswith("${{ vars.PAPER_DIGEST_SITE_URL || format(")
+    assert "github.server_url, github.repository, github.ref_name" in site and "/blob/{2}/digests/" in site
+    assert job["env"]["PAPER_DIGEST_FEED_URL"] == "${{ vars.PAPER_DIGEST_FEED_URL }}"
+
+
 def test_manual_run_records_likes_and_dislikes_and_commits_the_ratings_file(tmp_path: Path) -> None:
     triggers = load()[True]
     for name in ("like", "dislike"):

@@ -21,6 +21,7 @@ from .assemble import is_complete, scan_summary
 from .checks import run_checks
 from .config import Config, api_key_from_env, load_config
 from .errors import ConfigError, PaperDigestError, UsageError
+from .markup import safe_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -175,7 +176,10 @@ def _run_one(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
             "writing the ranked digest without deep dives"
         )
-    return pipeline.run_day(config, day, stages, progress=_progress)
+    try:
+        return pipeline.run_day(config, day, stages, progress=_progress)
+    finally:
+        stages.close()
 
 
 @app.command()
@@ -213,8 +217,8 @@ def run(
 
 def _report(result: pipeline.RunResult) -> None:
     if result.written:
-        typer.echo(f"{result.markdown_path}")
-        typer.echo(f"{result.json_path}")
+        for path in (result.markdown_path, result.json_path, *result.index_paths):
+            typer.echo(f"{path}")
     else:
         typer.echo(f"{result.markdown_path} (kept: {result.note})")
     _progress(scan_summary(result.digest))
@@ -295,20 +299,32 @@ def check(
 @app.command()
 def index(
     config_path: ConfigOption = Path("config.toml"),
-    feed_url: Annotated[str | None, typer.Option("--feed-url", help="Public URL of feed.xml.")] = None,
+    feed_url: Annotated[
+        str | None, typer.Option("--feed-url", help="Public URL of feed.xml; default: digest.feed_url.")
+    ] = None,
     site_url: Annotated[
-        str | None, typer.Option("--site-url", help="Public URL of the digests folder.")
+        str | None,
+        typer.Option("--site-url", help="Public URL of the digests folder; default: digest.site_url."),
     ] = None,
 ) -> None:
-    """Regenerate the digests folder's README.md (index, newest first) and feed.xml (Atom)."""
+    """Regenerate the digests folder's README.md (index, newest first) and feed.xml (Atom), with the
+    digest.site_url and digest.feed_url of the config unless given here."""
     config = _load(config_path)
     folder = config.digest.output_dir
     try:
+        for option, value in (("--feed-url", feed_url), ("--site-url", site_url)):
+            if value is not None and safe_url(value) is None:
+                raise UsageError(f"{option} {value!r}: expected an http(s) URL")
         store.check_writable(folder)
-        count = pipeline.write_index(folder, feed_url=feed_url, site_url=site_url)
+        files = pipeline.write_index(
+            folder,
+            feed_url=feed_url or config.digest.feed_url,
+            site_url=site_url or config.digest.site_url,
+        )
     except PaperDigestError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(f"{folder / 'README.md'} ({count} digests)")
+    typer.echo(f"{files.readme} ({files.digests} digests)")
+    typer.echo(f"{files.feed}")
 
 
 IdsArgument = Annotated[

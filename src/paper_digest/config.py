@@ -15,8 +15,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .markup import safe_url
 
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+#: environment variables that override digest.site_url / digest.feed_url (the GitHub Action sets them)
+ENV_URLS = {"site_url": "PAPER_DIGEST_SITE_URL", "feed_url": "PAPER_DIGEST_FEED_URL"}
 
 
 class _Strict(BaseModel):
@@ -38,6 +41,21 @@ class DigestConfig(_Strict):
     template_dir: Path | None = None
     #: papers featured in a digest of the last N days are not featured again (0 turns this off)
     dedup_days: Annotated[int, Field(ge=0, le=365)] = 7
+    #: where the DATE.md files are published (the feed links each entry there), e.g.
+    #: "https://github.com/OWNER/REPO/blob/main/digests/"; PAPER_DIGEST_SITE_URL overrides it
+    site_url: str | None = None
+    #: where feed.xml itself is served (its rel="self" link); default: derived from site_url (for a GitHub
+    #: repository page, the raw.githubusercontent.com file); PAPER_DIGEST_FEED_URL overrides it
+    feed_url: str | None = None
+
+    @field_validator("site_url", "feed_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if safe_url(value.strip()) is None:
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -216,7 +234,12 @@ def resolve(config: Config, *, base_dir: Path, env: Mapping[str, str]) -> Config
     tdir = digest.template_dir
     if tdir is not None and not tdir.is_absolute():
         tdir = base_dir / tdir
-    updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir})
+    # an empty variable counts as unset (the Action passes an unset repository variable as "")
+    urls = {key: env[name].strip() for key, name in ENV_URLS.items() if env.get(name, "").strip()}
+    for key, value in urls.items():
+        if safe_url(value) is None:
+            raise ConfigError(f"{ENV_URLS[key]}: expected an http(s) URL, got {value!r}")
+    updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir, **urls})
     cache_dir = config.cache.dir if config.cache.dir.is_absolute() else base_dir / config.cache.dir
     updates["cache"] = config.cache.model_copy(update={"dir": cache_dir})
     ratings = config.learning.ratings
