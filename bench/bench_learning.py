@@ -12,8 +12,10 @@ profile, ``bench/labels/<name>/DATE.json`` for ``bench/profiles/<name>.toml``), 
 - ratings come from the first days, in date order: grade 3 -> like, grade 0 among the day's top
   :data:`SEEN` of the profile-only ranking -> dislike (what the digest showed and the researcher skipped), at
   most ``--likes`` / ``--dislikes`` of each; the rating days stop when both are full or at half the days;
-- every later day is ranked twice, by the profile alone and with the learned adjustment
-  (:func:`paper_digest.scoring.learn.learn`, the same function the pipeline calls), and NDCG@10 is compared;
+- every later day is ranked as a run ranks it by default (lexical scorer + offline semantic stage) without
+  ratings (``profile``), with the liked papers as extra queries of the semantic stage (``+liked``), with the
+  learned adjustment alone (``+learned``, :func:`paper_digest.scoring.learn.learn`, the function the pipeline
+  calls) and with both, as a run with these ratings does (``both``); NDCG@10 is compared;
 - balanced accuracy of the model's like/dislike call (p > 0.5) on the later days' papers under the same rule
   (grade 3 = like, grade 0 in the top :data:`SEEN` = dislike); Scholar Inbox reports 71.3-74.7% on its own
   temporal split (GlennAng/msc_thesis, code/logreg/README.md).
@@ -33,9 +35,9 @@ from bench_ranking import ROOT, corpus_days, load_day, ndcg_at_k
 
 from paper_digest.config import ProfileConfig
 from paper_digest.models import Paper, ScoredPaper
-from paper_digest.scoring import score_papers
+from paper_digest.pipeline import Scorer
+from paper_digest.scoring import score_papers, semantic
 from paper_digest.scoring.learn import Embed, Rated, learn
-from paper_digest.scoring.semantic import StaticModel
 
 BENCH = Path(__file__).resolve().parent
 #: the top of the profile-only ranking a researcher is taken to have seen on a rating day
@@ -102,29 +104,45 @@ def ratings_from_days(
     return rated, used
 
 
+def ranker(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> Scorer:
+    """What a run ranks by: the lexical scorer, then the offline semantic stage (with the liked papers)."""
+    stage = semantic.load_scorer(profile, liked)
+    return lambda papers: stage.adjust(score_papers(papers, profile))
+
+
 def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -> list[tuple[float, float]]:
     days = [d for d in corpus_days() if d in item.labels]
+    plain = ranker(item.profile)
     data = {}
     for day in days:
         papers = load_day(day)
-        data[day] = (papers, score_papers(papers, item.profile))
+        data[day] = (papers, plain(papers))
     rated, used = ratings_from_days(days, data, item.labels, args.likes, args.dislikes)
     n_like = sum(r.liked for r in rated)
+    with_liked = ranker(item.profile, [r.paper for r in rated if r.liked])
     print(
         f"\n## {item.name}: {n_like} likes + {len(rated) - n_like} dislikes from {', '.join(used)}; "
         f"ranking the {len(days) - len(used)} later days"
     )
-    print(f"{'day':<12}{'profile':>10}{'+learned':>10}{'delta':>10}{'bal.acc':>10}")
+    names = ("profile", "+liked", "+learned", "both", "delta", "bal.acc")
+    print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names))
     rows: list[tuple[float, float]] = []
+    parts: list[tuple[float, float]] = []
     hits = {"tp": 0, "pos": 0, "tn": 0, "neg": 0}
     for day in days[len(used) :]:
         papers, ranked = data[day]
         grades = item.labels[day]
-        learned = learn(
-            ranked, rated, item.profile, embed, min_ratings=args.min_ratings, max_points=args.max_points
-        )
+        liked_ranked = with_liked(papers)
+        options = {"min_ratings": args.min_ratings, "max_points": args.max_points}
+        alone = learn(ranked, rated, item.profile, embed, rescore=plain, **options)
+        learned = learn(liked_ranked, rated, item.profile, embed, rescore=with_liked, **options)
         before = ndcg_at_k([s.paper.id for s in ranked], grades)
         after = ndcg_at_k([s.paper.id for s in learned.ranked], grades)
+        part = (
+            ndcg_at_k([s.paper.id for s in liked_ranked], grades),
+            ndcg_at_k([s.paper.id for s in alone.ranked], grades),
+        )
+        parts.append(part)
         day_hits = {"tp": 0, "pos": 0, "tn": 0, "neg": 0}
         for pid, grade in grades.items():
             p = learned.probability.get(pid)
@@ -140,15 +158,20 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
             hits[key] += value
         acc = _balanced(day_hits)
         rows.append((before, after))
-        print(f"{day:<12}{before:>10.3f}{after:>10.3f}{after - before:>+10.3f}{_fmt(acc):>10}")
+        print(
+            f"{day:<12}{before:>10.3f}{part[0]:>10.3f}{part[1]:>10.3f}{after:>10.3f}{after - before:>+10.3f}"
+            f"{_fmt(acc):>10}"
+        )
     if rows:
-        mean_b = sum(b for b, _ in rows) / len(rows)
-        mean_a = sum(a for _, a in rows) / len(rows)
+        n = len(rows)
+        mean_b, mean_a = sum(b for b, _ in rows) / n, sum(a for _, a in rows) / n
+        mean_l, mean_m = sum(p[0] for p in parts) / n, sum(p[1] for p in parts) / n
         worst = min(a - b for b, a in rows)
         print(
-            f"{'mean':<12}{mean_b:>10.3f}{mean_a:>10.3f}{mean_a - mean_b:>+10.3f}{_fmt(_balanced(hits)):>10}"
+            f"{'mean':<12}{mean_b:>10.3f}{mean_l:>10.3f}{mean_m:>10.3f}{mean_a:>10.3f}{mean_a - mean_b:>+10.3f}"
+            f"{_fmt(_balanced(hits)):>10}"
         )
-        print(f"{'worst day':<12}{'':>30}{worst:>+10.3f}")
+        print(f"{'worst day':<12}{'':>40}{worst:>+10.3f}")
     return rows
 
 
@@ -172,15 +195,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--min-ratings", type=int, default=10, help="learning.min_ratings")
     parser.add_argument("--bench-dir", type=Path, default=BENCH, help="folder with labels/ and profiles/")
     args = parser.parse_args(argv)
-    model = StaticModel.load()
+    model = semantic.StaticModel.load()
     everything: list[tuple[float, float]] = []
+    per_profile: list[float] = []
     for item in labelled_profiles(args.bench_dir):
-        everything.extend(run_profile(item, model.embed, args))
+        rows = run_profile(item, model.embed, args)
+        everything.extend(rows)
+        if rows:
+            per_profile.append(sum(a - b for b, a in rows) / len(rows))
     if not everything:
         print("no labelled days", file=sys.stderr)
         return 2
     mean_delta = sum(a - b for b, a in everything) / len(everything)
-    print(f"\nall profiles: mean delta {mean_delta:+.3f} over {len(everything)} later days")
+    worst = min(a - b for b, a in everything)
+    print(
+        f"\nall profiles: mean delta {sum(per_profile) / len(per_profile):+.3f} (mean of the profiles' means), "
+        f"{mean_delta:+.3f} over all {len(everything)} later days; worst day {worst:+.3f}"
+    )
     return 0
 
 

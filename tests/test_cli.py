@@ -312,28 +312,27 @@ def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) 
     assert world.gemini.count() == 5  # the rerun judges nothing again
 
 
-LIKED_3D = ["2606.13376", "2606.13644", "2606.12939", "2606.12981", "2606.13127", "2606.13345", "2606.13460"]
-
-
 def test_ratings_teach_the_ranking_and_the_digest_asks(world: World) -> None:
-    """Cold start: the digest asks about a few papers; after rating, a paper resembling the liked ones says so."""
+    """Cold start: the digest asks about a few papers. After rating (the researcher prefers what the profile
+    ranks 9th-15th to its top 8), unrated papers resembling the liked ones say so, with their points."""
     assert world.run("run", "--date", DAY, "--no-llm").exit_code == 0
     cold = world.sidecar(DAY)
     assert len(cold["to_rate"]) == 3
     assert "## 🤔 这几篇你怎么看？" in world.markdown(DAY)
     assert f"`paper-digest like {cold['to_rate'][0]}`" in world.markdown(DAY)
     assert not any(r["kind"] == "liked" for p in cold["papers"] for r in p["score_reasons"])
-    top = [p["id"] for p in cold["papers"][:4]]
-    assert world.run("like", *LIKED_3D).exit_code == 0
-    assert world.run("dislike", *top).exit_code == 0
+    ranked = [p["id"] for p in cold["papers"]]
+    liked, disliked = ranked[8:15], ranked[:8]
+    assert world.run("like", *liked).exit_code == 0
+    assert world.run("dislike", *disliked).exit_code == 0
     result = world.run("run", "--date", DAY, "--no-llm")
     assert result.exit_code == 0, result.output
-    assert "learn: 11 ratings (7 liked), applied" in result.stderr
+    assert "learn: 15 ratings (7 liked), applied" in result.stderr, result.stderr
     papers = world.sidecar(DAY)["papers"]
     reasons = {p["id"]: [r for r in p["score_reasons"] if r["kind"] == "liked"] for p in papers}
-    lifted = [pid for pid, found in reasons.items() if found and pid not in LIKED_3D]
-    assert lifted, "some unrated paper resembles a liked one"
-    assert any(liked in reasons[lifted[0]][0]["detail"] for liked in LIKED_3D)
-    assert not any(reasons[pid] for pid in LIKED_3D + top)  # rated papers are not adjusted
+    lifted = [pid for pid, found in reasons.items() if found]
+    assert lifted and not set(lifted) & set(liked + disliked)  # rated papers are not adjusted
+    detail = reasons[lifted[0]][0]["detail"]
+    assert any(detail.startswith(f"与你赞过的 {pid} 相近（相似度 ") for pid in liked), detail
     assert "🧭 与你赞过的 2606." in world.markdown(DAY)
-    assert not set(world.sidecar(DAY)["to_rate"]) & set(LIKED_3D + top)
+    assert not set(world.sidecar(DAY)["to_rate"]) & set(liked + disliked)

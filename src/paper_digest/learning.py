@@ -133,6 +133,7 @@ class Learner:
         embed: Callable[[], Embed],
         fetch: FetchPapers | None,
         min_score: float,
+        rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
     ) -> None:
         self._config = config
         self._profile = profile
@@ -140,6 +141,7 @@ class Learner:
         self._embed = embed
         self._fetch = fetch
         self._min_score = min_score
+        self._rescore = rescore
 
     def load(self) -> list[Rating]:
         return load_ratings(self._config.ratings)
@@ -164,6 +166,7 @@ class Learner:
             self._embed(),
             min_ratings=self._config.min_ratings,
             max_points=self._config.max_points,
+            rescore=self._rescore,
         )
         ask = least_sure(
             learned.ranked, learned.probability, rated_ids, self._config.ask, min_score=self._min_score

@@ -8,10 +8,13 @@ negatives = the user's downvotes plus random papers)
 - Features of a paper: its semantic embedding (the offline static model of :mod:`.semantic`, unit vector),
   its lexical match with each profile concept (:func:`.score.concept_strengths`) and the profile's score.
   Each feature is standardised on the training papers.
-- Positives: the liked papers. Negatives: the disliked papers, and :data:`UNRATED_NEGATIVES` unrated
-  candidates of the day picked by a hash of their id (a fixed-seed sample: the same day gives the same
-  sample), each counting :data:`UNRATED_WEIGHT` of a rating (most unrated papers are indeed not for the
-  researcher, but some are). Classes are balanced by weight.
+- Each rated paper on its own: a paper's cosine with its closest liked paper and with its closest disliked
+  one are features too (several interests are not averaged into one).
+- Positives: the liked papers. Negatives: the disliked papers. With fewer than :data:`MIN_DISLIKES` of them,
+  :data:`UNRATED_NEGATIVES` unrated candidates of the day picked by a hash of their id (a fixed-seed sample:
+  the same day gives the same sample) stand in, as Scholar Inbox's random negatives do. With enough dislikes
+  the unrated sample is left out (measured in ``bench/bench_learning.py``: the profile already tells a
+  relevant paper from a random one; what ratings add is the order near the top). Classes are balanced.
 - Fitted by Newton's method (IRLS) on the L2-regularised log loss (:data:`L2`): a unique optimum, found the
   same way every time.
 - Cold start: below ``min_ratings`` ratings (or without a like) there is no model and the profile alone ranks.
@@ -38,15 +41,18 @@ import numpy.typing as npt
 
 from ..config import ProfileConfig
 from ..models import Paper, ScoredPaper, ScoreReason
-from .score import concept_strengths
+from .score import concept_strengths, score_papers
 
 Matrix = npt.NDArray[np.float64]
 #: texts -> unit vectors (n, dim); the semantic stage's model
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
 
-#: unrated candidates of the day used as negatives, and what each weighs against one rating
+#: with fewer dislikes than this, unrated candidates of the day stand in as negatives (each weighing as one
+#: rating); with enough, the model learns likes against dislikes only (UNRATED_WEIGHT): the profile already
+#: tells a relevant paper from a random one, the ratings are for the mistakes it makes near the top
+MIN_DISLIKES = 3
 UNRATED_NEGATIVES = 100
-UNRATED_WEIGHT = 0.3
+UNRATED_WEIGHT = 0.0
 #: L2 penalty on the standardised weights (in units of the total sample weight)
 L2 = 1.0
 NEWTON_STEPS = 25
@@ -54,6 +60,8 @@ NEWTON_STEPS = 25
 SEED = "paper-digest-learn-1"
 #: cross-validation folds and the trust levels (shares of max_points) tried by :func:`choose_strength`
 FOLDS = 5
+#: up to this many training papers, leave-one-out instead of FOLDS folds (steadier with few ratings)
+LEAVE_ONE_OUT_UP_TO = 60
 STRENGTHS = (0.25, 0.5, 1.0)
 #: the model is used only when it removes at least this share of the profile's ordering mistakes on the
 #: held-out ratings: a profile that already orders them well is left alone
@@ -88,11 +96,19 @@ def unrated_sample(ids: Sequence[str], count: int, seed: str = SEED) -> list[str
     return keyed[:count]
 
 
-def fit(features: Matrix, labels: Matrix, sample_weight: Matrix, l2: float | None = None) -> Preference:
-    """L2-regularised logistic regression by Newton's method on standardised features."""
+def fit(
+    features: Matrix,
+    labels: Matrix,
+    sample_weight: Matrix,
+    l2: float | None = None,
+    population: Matrix | None = None,
+) -> Preference:
+    """L2-regularised logistic regression by Newton's method on standardised features (standardised on
+    ``population``, the papers the model will be applied to, when given: a steadier scale than 20 ratings)."""
     l2 = L2 if l2 is None else l2
-    mean = features.mean(axis=0)
-    scale = features.std(axis=0)
+    reference = features if population is None else population
+    mean = reference.mean(axis=0)
+    scale = reference.std(axis=0)
     scale[scale < 1e-9] = 1.0
     x = (features - mean) / scale
     n, d = x.shape
@@ -137,6 +153,17 @@ def features(
     return Features(rows=np.hstack([vectors, lex, score]), vectors=vectors)
 
 
+def neighbours(cosines: Matrix, liked: npt.NDArray[np.bool_]) -> Matrix:
+    """Per paper, its cosine with the closest liked paper and with the closest disliked one (each rated
+    paper on its own: several interests are not averaged into one); -1 when there is none."""
+    out = np.full((cosines.shape[0], 2), -1.0)
+    if liked.any():
+        out[:, 0] = cosines[:, liked].max(axis=1)
+    if (~liked).any():
+        out[:, 1] = cosines[:, ~liked].max(axis=1)
+    return out
+
+
 @dataclass(frozen=True)
 class Learned:
     """What learning did to a day's ranking."""
@@ -162,35 +189,48 @@ def learn(
     *,
     min_ratings: int,
     max_points: float,
-    rated_scores: dict[str, float] | None = None,
+    rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
 ) -> Learned:
     """The day's ranking adjusted by what the ratings teach (see the module doc). ``rated`` carries the text
-    of every rated paper; ``rated_scores`` their profile scores when known (else they are scored here)."""
+    of every rated paper; those not among the day's candidates are scored by ``rescore`` (the day's own scorer;
+    the lexical scorer when not given), so that their score feature means what the candidates' does."""
     if cold(ranked, rated, min_ratings) or not ranked:
         return Learned(ranked=list(ranked), probability={}, active=False)
-    from .score import score_papers
-
     rated = sorted(rated, key=lambda r: r.paper.id)  # the folds of choose_strength follow this order
     rated_ids = {r.paper.id for r in rated}
-    known = dict(rated_scores or {})
+    known = {s.paper.id: s.score for s in ranked}
     missing = [r.paper for r in rated if r.paper.id not in known]
-    known.update({s.paper.id: s.score for s in score_papers(missing, profile)})
+    if missing:
+        scored = rescore(missing) if rescore is not None else score_papers(missing, profile)
+        known.update({s.paper.id: s.score for s in scored})
     pool = {s.paper.id: s for s in ranked if s.paper.id not in rated_ids}
-    negatives = [pool[pid] for pid in unrated_sample(list(pool), UNRATED_NEGATIVES)]
+    dislikes = sum(1 for r in rated if not r.liked)
+    count = UNRATED_NEGATIVES if dislikes < MIN_DISLIKES or UNRATED_WEIGHT > 0 else 0
+    negatives = [pool[pid] for pid in unrated_sample(list(pool), count)]
+    unrated_weight = UNRATED_WEIGHT if dislikes >= MIN_DISLIKES else 1.0
     train_papers = [r.paper for r in rated] + [s.paper for s in negatives]
     train_scores = [known[r.paper.id] for r in rated] + [s.score for s in negatives]
     labels = np.array([1.0 if r.liked else 0.0 for r in rated] + [0.0] * len(negatives))
-    weight = np.array([1.0] * len(rated) + [UNRATED_WEIGHT] * len(negatives))
+    weight = np.array([1.0] * len(rated) + [unrated_weight] * len(negatives))
     positives = float(weight[labels == 1].sum())
     negative_total = float(weight[labels == 0].sum())
     weight = np.where(labels == 1, weight / positives, weight / negative_total)  # balanced classes
     train = features(train_papers, train_scores, profile, embed)
-    model = fit(train.rows, labels, weight)
-    strength = choose_strength(train.rows, labels, weight, np.array(train_scores), max_points)
-
     today = features([s.paper for s in ranked], [s.score for s in ranked], profile, embed)
-    probability = model.probability(today.rows)
-    nearest = today.vectors @ train.vectors[: len(rated)].T
+    liked_mask = np.array([r.liked for r in rated])
+    rated_vectors = train.vectors[: len(rated)]
+    nearest = today.vectors @ rated_vectors.T
+    train_nearest = train.vectors @ rated_vectors.T
+    train_nearest[
+        np.arange(len(rated)), np.arange(len(rated))
+    ] = -1.0  # a rated paper is not its own neighbour
+    train_rows = np.hstack([train.rows, neighbours(train_nearest, liked_mask)])
+    today_rows = np.hstack([today.rows, neighbours(nearest, liked_mask)])
+    model = fit(train_rows, labels, weight, population=today_rows)
+    strength = choose_strength(
+        train_rows, labels, weight, np.array(train_scores), max_points, population=today_rows
+    )
+    probability = model.probability(today_rows)
     adjusted: list[ScoredPaper] = []
     for i, scored in enumerate(ranked):
         p = float(probability[i])
@@ -230,23 +270,32 @@ def fold_of(index: int, folds: int) -> int:
     return index % folds
 
 
-def choose_strength(rows: Matrix, labels: Matrix, weight: Matrix, scores: Matrix, max_points: float) -> float:
+def choose_strength(
+    rows: Matrix,
+    labels: Matrix,
+    weight: Matrix,
+    scores: Matrix,
+    max_points: float,
+    population: Matrix | None = None,
+) -> float:
     """How far to trust the model, from the ratings alone: each training paper's probability comes from a
-    model fitted without its fold (:data:`FOLDS`-fold cross-validation), and the strength among
+    model fitted without its fold (leave-one-out up to :data:`LEAVE_ONE_OUT_UP_TO` papers, else
+    :data:`FOLDS`-fold cross-validation), and the strength among
     :data:`STRENGTHS` (times ``max_points``) whose adjusted scores order the held-out likes above the rest
     best wins (ties: the smaller); it is used only if it removes :data:`MIN_ERROR_CUT` of the mistakes the
     profile alone makes in that order."""
     n = len(labels)
+    folds = n if n <= LEAVE_ONE_OUT_UP_TO else FOLDS
     held_out = np.zeros(n)
-    for fold in range(FOLDS):
-        test = np.array([fold_of(i, FOLDS) == fold for i in range(n)])
+    for fold in range(folds):
+        test = np.array([fold_of(i, folds) == fold for i in range(n)])
         train = ~test
         if not test.any() or len(set(labels[train].tolist())) < 2:
             return 0.0
         w = weight[train]
         y = labels[train]
         w = np.where(y == 1, w / w[y == 1].sum(), w / w[y == 0].sum())
-        held_out[test] = fit(rows[train], y, w).probability(rows[test])
+        held_out[test] = fit(rows[train], y, w, population=population).probability(rows[test])
     base = _pairwise_accuracy(scores, labels, weight)
     best, best_value = 0.0, base
     for share in STRENGTHS:
