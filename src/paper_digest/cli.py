@@ -245,7 +245,10 @@ def _run_one(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
             "writing the ranked digest without deep dives"
         )
-    return pipeline.run_day(config, day, stages, progress=_progress)
+    try:
+        return pipeline.run_day(config, day, stages, progress=_progress)
+    finally:
+        stages.close()
 
 
 @app.command()

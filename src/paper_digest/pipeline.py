@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +25,7 @@ from .analysis import (
 )
 from .analysis import Progress as LLMProgress
 from .analysis import rerank as rerank_stage
+from .clock import SYSTEM_CLOCK
 from .config import Config
 from .errors import SourceError
 from .models import (
@@ -80,7 +80,13 @@ class Stages:
     rerank: RerankFn | None = None
     #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``) and the
     #: sidecar's LLM run log
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now
+    #: what to release when the run is over (the HTTP clients' connection pools)
+    closers: Sequence[Callable[[], None]] = field(default_factory=tuple)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
 
 
 @dataclass(frozen=True)
@@ -99,9 +105,9 @@ def build_llm_client(
     config: Config,
     *,
     api_key: str | None,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
     progress: LLMProgress | None = None,
 ) -> LLMClient:
     """The run's one LLM client (a backfill shares it across its days: one limiter per model, one ledger)."""
@@ -125,26 +131,25 @@ def build_stages(
     offline: bool,
     api_key: str | None,
     raw_folder: Path,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
     llm: LLMClient | None = None,
 ) -> Stages:
     """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser.
     ``llm`` is the run's LLM client (built here when None)."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
+    closers: list[Callable[[], None]] = []
 
     def client(timeout: float) -> HttpClient | OfflineClient:
         if offline:
             return OfflineClient(archive)
-        return HttpClient(
-            user_agent=USER_AGENT,
-            timeout=timeout,
-            clock=clock,
-            sleep=sleep,
-            archive=archive,
+        made = HttpClient(
+            user_agent=USER_AGENT, timeout=timeout, clock=clock, sleep=sleep, now=now, archive=archive
         )
+        closers.append(made.close)
+        return made
 
     fetchers: dict[Source, Fetcher] = {}
     disabled: list[Source] = []
@@ -196,6 +201,7 @@ def build_stages(
         llm_notice=llm_notice,
         disabled=tuple(disabled),
         rerank=rerank,
+        closers=tuple(closers),
         now=now,
     )
 

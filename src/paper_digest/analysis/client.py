@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-import time
 import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import tenacity
 
+from ..clock import SYSTEM_CLOCK
 from ..config import LLMConfig
 from ..models import LLMLedger
 from .gemini import GeminiProvider
@@ -117,10 +117,6 @@ class SilentProgress:
 ProviderFactory = Callable[[LLMConfig, str], Provider]
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class _Retry(Exception):
     """Internal to this module: one attempt's failure that another attempt may fix."""
 
@@ -141,9 +137,9 @@ class LLMClient:
         state_dir: Path,
         timezone: str = "UTC",
         provider_factory: ProviderFactory = GeminiProvider,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+        sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+        now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
         progress: Progress | None = None,
     ) -> None:
         self.cfg = cfg
