@@ -37,6 +37,10 @@ class SourceError(PaperDigestError):
         self.status = status
 
 
+class ResponseTooLarge(SourceError):
+    """A response body was larger than the request allowed (final: asking again gets the same body)."""
+
+
 class ParseError(PaperDigestError):
     """A payload could not be parsed at all (individual bad items are skipped, not raised)."""
 

@@ -3,6 +3,8 @@
 Politeness follows the arXiv API Terms of Use ("make no more than one request every three seconds, and limit
 requests to a single connection at a time"): requests to one host are serialised by a lock and spaced by
 ``min_interval`` seconds, measured from the end of the previous request to that host to the start of the next.
+Hosts of one site can share that lock and spacing (:meth:`HttpClient.space_host` with ``group``): arXiv's
+export API and its web pages (full text) count as one site, one request every ``delay_seconds``.
 
 Retries: HTTP 429/500/502/503/504, connection errors and timeouts are retried with exponential backoff and
 jitter, honouring ``Retry-After`` (seconds or an HTTP date), bounded by ``max_attempts`` and by
@@ -23,7 +25,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import SourceError
+from ..errors import ResponseTooLarge, SourceError
 from .archive import RawArchive
 
 logger = logging.getLogger(__name__)
@@ -100,8 +102,11 @@ class HttpClient:
         self._session.headers["User-Agent"] = user_agent
         self._session.trust_env = True
         self._last_done: dict[str, float] = {}
-        #: per-host minimum intervals set by :meth:`space_host` (the larger of this and ``min_interval`` wins)
+        #: per-host (or per-group) minimum intervals set by :meth:`space_host` (the larger of this and
+        #: ``min_interval`` wins)
         self.host_intervals: dict[str, float] = {}
+        #: host -> the group it is spaced with (:meth:`space_host`); a host without one is its own group
+        self._groups: dict[str, str] = {}
         self._host_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -118,10 +123,23 @@ class HttpClient:
         with self._locks_guard:
             return self._host_locks.setdefault(host, threading.Lock())
 
-    def space_host(self, url: str, seconds: float) -> None:
-        """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``)."""
+    def _key(self, host: str) -> str:
+        return self._groups.get(host, host)
+
+    def space_host(self, url: str, seconds: float, *, group: str | None = None) -> None:
+        """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``).
+
+        Hosts given the same ``group`` share one lock and one interval: a request to any of them waits for
+        the previous request to all of them (arXiv's API and web pages are one site to its Terms of Use)."""
         host = urlsplit(url).netloc or url
-        self.host_intervals[host] = max(seconds, self.host_intervals.get(host, 0.0))
+        if group is not None:
+            key = f"group:{group}"
+            if host not in self._groups and host in self.host_intervals:
+                own = self.host_intervals.pop(host)  # an interval set before the host joined the group
+                self.host_intervals[key] = max(own, self.host_intervals.get(key, 0.0))
+            self._groups[host] = key
+        key = self._key(host)
+        self.host_intervals[key] = max(seconds, self.host_intervals.get(key, 0.0))
 
     def _wait_for_host(self, host: str) -> None:
         last = self._last_done.get(host)
@@ -138,24 +156,39 @@ class HttpClient:
         jitter: float = 0.75 + 0.5 * self._rng.random()
         return float(base) * jitter
 
-    def get(self, url: str, params: Mapping[str, str] | None = None, *, label: str | None = None) -> bytes:
-        """GET ``url`` and return the body. Raises :class:`SourceError` (with ``url`` and ``status``)."""
-        host = urlsplit(url).netloc or url
-        name = label or host
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        label: str | None = None,
+        archive: bool = True,
+        max_bytes: int | None = None,
+    ) -> bytes:
+        """GET ``url`` and return the body. Raises :class:`SourceError` (with ``url`` and ``status``).
+
+        ``archive=False`` keeps the body out of the raw archive (full texts have their own cache);
+        ``max_bytes`` refuses a larger body (at most :data:`MAX_BODY_BYTES`)."""
+        netloc = urlsplit(url).netloc or url
+        host = self._key(netloc)
+        name = label or netloc
+        limit = min(MAX_BODY_BYTES, max_bytes) if max_bytes is not None else MAX_BODY_BYTES
         with self._host_lock(host):
-            body = self._get_locked(url, params, host=host, name=name)
-        if self.archive is not None:
+            body = self._get_locked(url, params, host=host, name=name, limit=limit)
+        if self.archive is not None and archive:
             self.archive.save(url, params, body)
         return body
 
-    def _get_locked(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+    def _get_locked(
+        self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
+    ) -> bytes:
         started = self.clock()
         attempt = 0
         while True:
             attempt += 1
             self._wait_for_host(host)
             try:
-                return self._attempt(url, params, host=host, name=name)
+                return self._attempt(url, params, host=host, name=name, limit=limit)
             except _Attempt as failure:
                 plural = "attempt" if attempt == 1 else "attempts"
                 final = f"{name}: {failure.what} after {attempt} {plural}"
@@ -176,7 +209,9 @@ class HttpClient:
                 )
                 self.sleep(wait)
 
-    def _attempt(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+    def _attempt(
+        self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
+    ) -> bytes:
         self.requests_made += 1
         logger.debug("GET %s %s", url, dict(params or {}))
         try:
@@ -199,12 +234,12 @@ class HttpClient:
                 raise _Attempt(f"HTTP {status}", status=status, retry_after=retry_after)
             if status >= 400:
                 raise SourceError(f"{name}: HTTP {status}", url=url, status=status)
-            return self._read_body(response, name=name, url=url)
+            return self._read_body(response, name=name, url=url, limit=limit)
         finally:
             response.close()
             self._last_done[host] = self.clock()
 
-    def _read_body(self, response: requests.Response, *, name: str, url: str) -> bytes:
+    def _read_body(self, response: requests.Response, *, name: str, url: str, limit: int) -> bytes:
         """Read the body within ``timeout`` seconds of wall time (a trickling server counts as a timeout)."""
         deadline = time.monotonic() + self.timeout
         chunks: list[bytes] = []
@@ -213,8 +248,8 @@ class HttpClient:
             for chunk in response.iter_content(chunk_size=65536):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:
-                    raise SourceError(f"{name}: response larger than {MAX_BODY_BYTES} bytes", url=url)
+                if size > limit:
+                    raise ResponseTooLarge(f"{name}: response larger than {limit} bytes", url=url)
                 if time.monotonic() > deadline:
                     raise _Attempt("timed out reading the response")
         except requests.Timeout:
