@@ -24,7 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, ValidationError
 
 from ...config import ArxivConfig
-from ...errors import ParseError, ResponseTooLarge, SourceError, StoreError
+from ...errors import ParseError, SourceError, StoreError
 from ...models import Paper
 from ...store import atomic_write_text, read_json
 from ..arxiv import HOST_GROUP
@@ -160,10 +160,10 @@ def _fetch(client: Getter, cfg: ArxivConfig, paper: Paper) -> FullText:
     limit = int(cfg.max_pdf_mb * 1024 * 1024)
     try:
         body = client.get(pdf_url, None, label="arXiv PDF", archive=False, max_bytes=limit)
-    except ResponseTooLarge:
-        logger.info("arXiv PDF of %s is larger than %.0f MB; the abstract stands in", vid, cfg.max_pdf_mb)
-        return FullText(paper=vid, origin=Origin.ABSTRACT, reason=Reason.TOO_LARGE)
     except SourceError as exc:
+        if exc.kind == "too_large":
+            logger.info("arXiv PDF of %s is larger than %.0f MB; the abstract stands in", vid, cfg.max_pdf_mb)
+            return FullText(paper=vid, origin=Origin.ABSTRACT, reason=Reason.TOO_LARGE)
         if exc.status == 404:
             logger.info("arXiv has neither HTML nor PDF for %s; the abstract stands in", vid)
             return FullText(paper=vid, origin=Origin.ABSTRACT, reason=Reason.NOT_FOUND)
