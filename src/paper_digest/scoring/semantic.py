@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -116,8 +116,13 @@ class StaticModel:
     vector is the mean of its tokens' rows. A 500-paper day is ~17k distinct words."""
 
     def __init__(
-        self, table: Vectors, tokenizer: Tokenizer, name: str = MODEL_NAME, background: Vectors | None = None
+        self,
+        table: npt.NDArray[np.floating[Any]],
+        tokenizer: Tokenizer,
+        name: str = MODEL_NAME,
+        background: Vectors | None = None,
     ) -> None:
+        #: one row per token, float16 as shipped (half the memory; rows are widened per paper)
         self.table = table
         self.name = name
         #: the mean vector of ordinary papers (not unit); zeros when unknown (a model the tests build)
@@ -145,12 +150,14 @@ class StaticModel:
             background = load_background()
         try:
             with safe_open(str(weights), framework="np") as handle:
-                table = np.asarray(handle.get_tensor(TENSOR_KEY), dtype=np.float32)
+                table = handle.get_tensor(TENSOR_KEY)
             tok = Tokenizer.from_file(str(tokenizer))
         except Exception as exc:  # safetensors/tokenizers raise their own types; one line for the user
             raise SemanticModelError(
                 f"cannot load the semantic model ({weights.name}, {tokenizer.name}): {exc.__class__.__name__}"
             ) from None
+        if table.dtype not in (np.float16, np.float32):
+            table = table.astype(np.float32)
         if table.ndim != 2 or table.shape[0] == 0:
             raise SemanticModelError(f"semantic model {weights.name}: not a token table {table.shape}")
         if background is not None and background.shape != (table.shape[1],):
@@ -176,7 +183,7 @@ class StaticModel:
             if not ids.size:
                 continue
             unique, counts = np.unique(ids, return_counts=True)
-            out[row] = counts.astype(np.float32) @ self.table[unique]
+            out[row] = counts.astype(np.float32) @ self.table[unique].astype(np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         np.divide(out, norms, out=out, where=norms > 0)
         return out
