@@ -60,6 +60,8 @@ def test_full_run_in_a_real_process(world: World) -> None:
     assert result.stdout.splitlines() == [
         str(world.out / "2026-06-12.md"),
         str(world.out / "2026-06-12.json"),
+        str(world.out / "README.md"),
+        str(world.out / "feed.xml"),
     ]
     assert world.gemini.count() == 3
     assert API_KEY not in result.stdout + result.stderr

@@ -13,7 +13,7 @@ from markdown_it import MarkdownIt
 from render_samples import DAY, empty_digest, hostile_digest, rich_digest
 
 from paper_digest.errors import RenderError
-from paper_digest.feed import ATOM_NS
+from paper_digest.feed import ATOM_NS, entry_id
 from paper_digest.models import Digest
 from paper_digest.render import (
     render_digest,
@@ -177,7 +177,13 @@ def test_feed(update_golden: bool) -> None:
     for entry in entries:
         for name in ("id", "title", "updated", "content"):
             assert entry.find(f"{A}{name}") is not None
-    assert entries[1].findtext(f"{A}id") == "https://example.org/d/2026-06-12.md"
+    assert entries[1].findtext(f"{A}id") == entry_id(DAY)
+    links = [e.find(f"{A}link") for e in entries]
+    assert [link.get("href") if link is not None else None for link in links] == [
+        "https://example.org/d/2026-06-13.md",
+        "https://example.org/d/2026-06-12.md",
+        "https://example.org/d/2026-06-01.md",
+    ]
     assert (
         render_feed(
             list(reversed(digests)),
@@ -192,10 +198,11 @@ def test_feed_hostile_and_without_urls() -> None:
     text = render_feed([hostile_digest()], feed_url="javascript:alert(1)")
     root = parse_feed(text)
     assert root.findtext(f"{A}id", "").startswith("urn:uuid:")
-    assert all(link.get("href", "").startswith("https://") for link in root.iter(f"{A}link"))
+    hrefs = [link.get("href", "") for link in root.iter(f"{A}link")]
+    # no site_url: the entry links relative to the feed; the rejected feed_url gives no self link
+    assert hrefs == ["2026-06-12.md"]
     content = root.find(f"{A}entry/{A}content")
     assert content is not None and "<script" not in (content.text or "")
-    assert root.find(f"{A}link") is None  # the rejected feed_url gives no self link
     assert render_feed([]).count("<entry>") == 0
 
 

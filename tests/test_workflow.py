@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +58,56 @@ def test_runs_the_digest_with_the_secret_and_commits_only_digests() -> None:
     assert "git pull --rebase" in commit
     cache_steps = [s["uses"] for s in job["steps"] if "cache" in s.get("uses", "")]
     assert any("cache/restore" in u for u in cache_steps) and any("cache/save" in u for u in cache_steps)
+
+
+def test_feed_links_derived_from_the_repository() -> None:
+    (job,) = load()["jobs"].values()
+    site = job["env"]["PAPER_DIGEST_SITE_URL"]
+    assert site.startswith("${{ vars.PAPER_DIGEST_SITE_URL || format(")
+    assert "github.server_url, github.repository, github.ref_name" in site and "/blob/{2}/digests/" in site
+    assert job["env"]["PAPER_DIGEST_FEED_URL"] == "${{ vars.PAPER_DIGEST_FEED_URL }}"
+
+
+def test_manual_run_records_likes_and_dislikes_and_commits_the_ratings_file(tmp_path: Path) -> None:
+    triggers = load()[True]
+    for name in ("like", "dislike"):
+        spec = triggers["workflow_dispatch"]["inputs"][name]
+        assert spec["required"] is False and spec["type"] == "string"
+    (job,) = load()["jobs"].values()
+    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    names = list(steps)
+    assert names.index("Record ratings") < names.index("Write the digest")
+    record = steps["Record ratings"]
+    assert record["env"]["LIKE_IDS"] == "${{ inputs.like }}"
+    assert record["env"]["DISLIKE_IDS"] == "${{ inputs.dislike }}"
+    commit = steps["Commit digests/"]["run"]
+    assert 'git add "$ratings_file"' in commit
+
+    # the step's own script, run by bash with the installed command: spaces and commas both separate ids
+    config = tmp_path / "config.toml"
+    config.write_text('[learning]\nratings = "my-ratings.txt"\n', encoding="utf-8")
+    bin_dir = Path(sys.executable).parent
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "LIKE_IDS": " 2606.12575v2, 2606.13001 ",
+        "DISLIKE_IDS": "*",  # not a file pattern: rejected as an id
+        "DIGEST_CONFIG": str(config),
+    }
+    script = ["bash", "-e", "-c", record["run"]]
+    done = subprocess.run(script, env=env, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "Error: '*' is not an arXiv id" in done.stderr
+    lines = (tmp_path / "my-ratings.txt").read_text(encoding="utf-8").splitlines()
+    assert [line.split()[:2] for line in lines if not line.startswith("#")] == [
+        ["like", "2606.12575"],
+        ["like", "2606.13001"],
+    ]
+    path = subprocess.run(
+        ["bash", "-e", "-c", 'paper-digest ratings --config "$DIGEST_CONFIG" --path'],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert path.stdout.strip() == str(tmp_path / "my-ratings.txt")

@@ -16,11 +16,12 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from . import __version__, pipeline, store
+from . import __version__, pipeline, ratings, store
 from .assemble import is_complete, scan_summary
 from .checks import run_checks
 from .config import Config, api_key_from_env, load_config
 from .errors import ConfigError, PaperDigestError, UsageError
+from .markup import safe_url
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -175,7 +176,10 @@ def _run_one(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
             "writing the ranked digest without deep dives"
         )
-    return pipeline.run_day(config, day, stages, progress=_progress)
+    try:
+        return pipeline.run_day(config, day, stages, progress=_progress)
+    finally:
+        stages.close()
 
 
 @app.command()
@@ -213,8 +217,8 @@ def run(
 
 def _report(result: pipeline.RunResult) -> None:
     if result.written:
-        typer.echo(f"{result.markdown_path}")
-        typer.echo(f"{result.json_path}")
+        for path in (result.markdown_path, result.json_path, *result.index_paths):
+            typer.echo(f"{path}")
     else:
         typer.echo(f"{result.markdown_path} (kept: {result.note})")
     _progress(scan_summary(result.digest))
@@ -295,20 +299,115 @@ def check(
 @app.command()
 def index(
     config_path: ConfigOption = Path("config.toml"),
-    feed_url: Annotated[str | None, typer.Option("--feed-url", help="Public URL of feed.xml.")] = None,
+    feed_url: Annotated[
+        str | None, typer.Option("--feed-url", help="Public URL of feed.xml; default: digest.feed_url.")
+    ] = None,
     site_url: Annotated[
-        str | None, typer.Option("--site-url", help="Public URL of the digests folder.")
+        str | None,
+        typer.Option("--site-url", help="Public URL of the digests folder; default: digest.site_url."),
     ] = None,
 ) -> None:
-    """Regenerate the digests folder's README.md (index, newest first) and feed.xml (Atom)."""
+    """Regenerate the digests folder's README.md (index, newest first) and feed.xml (Atom), with the
+    digest.site_url and digest.feed_url of the config unless given here."""
     config = _load(config_path)
     folder = config.digest.output_dir
     try:
+        for option, value in (("--feed-url", feed_url), ("--site-url", site_url)):
+            if value is not None and safe_url(value) is None:
+                raise UsageError(f"{option} {value!r}: expected an http(s) URL")
         store.check_writable(folder)
-        count = pipeline.write_index(folder, feed_url=feed_url, site_url=site_url)
+        files = pipeline.write_index(
+            folder,
+            feed_url=feed_url or config.digest.feed_url,
+            site_url=site_url or config.digest.site_url,
+        )
     except PaperDigestError as exc:
         _fail(str(exc), exc.exit_code)
-    typer.echo(f"{folder / 'README.md'} ({count} digests)")
+    typer.echo(f"{files.readme} ({files.digests} digests)")
+    typer.echo(f"{files.feed}")
+
+
+IdsArgument = Annotated[
+    list[str], typer.Argument(help="arXiv ids, with or without version (2606.12575, 2606.12575v2).")
+]
+
+VERDICT_WORDS = {"like": "liked", "dislike": "disliked", None: "not rated"}
+
+
+def _rate(config_path: Path, ids: list[str], verdict: ratings.Verdict | None) -> None:
+    config = _load(config_path)
+    path = config.learning.ratings
+    try:
+        current = ratings.load_ratings(path)
+        if verdict is None:
+            updated, changes = ratings.unrate(current, ids)
+        else:
+            wanted = [ratings.normalise_id(raw) for raw in ids]
+            titles = ratings.known_titles(store.list_digests(config.digest.output_dir), wanted)
+            updated, changes = ratings.rate(current, verdict, ids, day=_today(config), titles=titles)
+        ratings.save_ratings(path, updated)
+    except PaperDigestError as exc:
+        _fail(str(exc), exc.exit_code)
+    for change in changes:
+        if change.before == change.after:
+            typer.echo(f"{change.id}: already {VERDICT_WORDS[change.after]}")
+        else:
+            typer.echo(f"{change.id}: {VERDICT_WORDS[change.before]} -> {VERDICT_WORDS[change.after]}")
+    _progress(_ratings_summary(updated, config) + f" ({path})")
+
+
+def _ratings_summary(items: list[ratings.Rating], config: Config) -> str:
+    likes = sum(1 for r in items if r.liked)
+    dislikes = len(items) - likes
+    line = f"{likes} liked, {dislikes} disliked"
+    if not config.learning.enabled:
+        return line + "; learning is off (learning.enabled = false)"
+    if len(items) < config.learning.min_ratings or not likes:
+        return line + (
+            f"; the profile alone ranks until there are {config.learning.min_ratings} ratings"
+            " (at least one like)"
+        )
+    return line + "; the ranking learns from them"
+
+
+@app.command()
+def like(ids: IdsArgument, config_path: ConfigOption = Path("config.toml")) -> None:
+    """Record that you liked these papers (in learning.ratings, next to the config).
+
+    Liked papers lift similar new papers, and each acts as an extra query of the semantic stage."""
+    _rate(config_path, ids, "like")
+
+
+@app.command()
+def dislike(ids: IdsArgument, config_path: ConfigOption = Path("config.toml")) -> None:
+    """Record that these papers were not for you (in learning.ratings, next to the config)."""
+    _rate(config_path, ids, "dislike")
+
+
+@app.command()
+def unrate(ids: IdsArgument, config_path: ConfigOption = Path("config.toml")) -> None:
+    """Take back the ratings of these papers."""
+    _rate(config_path, ids, None)
+
+
+@app.command(name="ratings")
+def list_ratings(
+    config_path: ConfigOption = Path("config.toml"),
+    path: Annotated[bool, typer.Option("--path", help="Print only the ratings file's path.")] = False,
+) -> None:
+    """List your ratings (one a line: like/dislike, id, day, title), then a summary on stderr."""
+    config = _load(config_path)
+    if path:
+        typer.echo(str(config.learning.ratings))
+        return
+    try:
+        items = ratings.load_ratings(config.learning.ratings)
+    except PaperDigestError as exc:
+        _fail(str(exc), exc.exit_code)
+    for rating in items:
+        day = rating.day.isoformat() if rating.day else "-"
+        typer.echo(f"{rating.verdict:<8} {rating.id:<11} {day:<10}  {rating.title}".rstrip())
+    _progress(_ratings_summary(items, config))
 
 
 def main() -> None:

@@ -15,8 +15,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .markup import safe_url
 
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
+#: environment variables that override digest.site_url / digest.feed_url (the GitHub Action sets them)
+ENV_URLS = {"site_url": "PAPER_DIGEST_SITE_URL", "feed_url": "PAPER_DIGEST_FEED_URL"}
 
 
 class _Strict(BaseModel):
@@ -38,6 +41,21 @@ class DigestConfig(_Strict):
     template_dir: Path | None = None
     #: papers featured in a digest of the last N days are not featured again (0 turns this off)
     dedup_days: Annotated[int, Field(ge=0, le=365)] = 7
+    #: where the DATE.md files are published (the feed links each entry there), e.g.
+    #: "https://github.com/OWNER/REPO/blob/main/digests/"; PAPER_DIGEST_SITE_URL overrides it
+    site_url: str | None = None
+    #: where feed.xml itself is served (its rel="self" link); default: derived from site_url (for a GitHub
+    #: repository page, the raw.githubusercontent.com file); PAPER_DIGEST_FEED_URL overrides it
+    feed_url: str | None = None
+
+    @field_validator("site_url", "feed_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if safe_url(value.strip()) is None:
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.strip()
 
     @field_validator("timezone")
     @classmethod
@@ -140,6 +158,21 @@ class ScoringConfig(_Strict):
     embedding_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
 
 
+class LearningConfig(_Strict):
+    """Learning from the researcher's likes and dislikes (``paper-digest like/dislike``)."""
+
+    #: learn from the ratings file at all (off: the profile alone ranks, ratings are still recorded)
+    enabled: bool = True
+    #: the ratings file, a readable text file to commit with the digests; relative to the config file
+    ratings: Path = Path("ratings.txt")
+    #: cold start: below this many ratings (likes + dislikes, at least one like) the profile alone ranks
+    min_ratings: Annotated[int, Field(ge=2, le=10000)] = 10
+    #: the most the learned preference moves a score, up or down, on the 0-100 scale
+    max_points: Annotated[float, Field(ge=0, le=100)] = 20.0
+    #: papers in the digest's "which would you rate" section, those the model is least sure about (0: none)
+    ask: Annotated[int, Field(ge=0, le=10)] = 3
+
+
 class CacheConfig(_Strict):
     #: analysis cache and raw responses; relative paths are relative to the config file
     dir: Path = Path(".paper-digest-cache")
@@ -152,6 +185,7 @@ class Config(_Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -205,9 +239,17 @@ def resolve(config: Config, *, base_dir: Path, env: Mapping[str, str]) -> Config
     tdir = digest.template_dir
     if tdir is not None and not tdir.is_absolute():
         tdir = base_dir / tdir
-    updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir})
+    # an empty variable counts as unset (the Action passes an unset repository variable as "")
+    urls = {key: env[name].strip() for key, name in ENV_URLS.items() if env.get(name, "").strip()}
+    for key, value in urls.items():
+        if safe_url(value) is None:
+            raise ConfigError(f"{ENV_URLS[key]}: expected an http(s) URL, got {value!r}")
+    updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir, **urls})
     cache_dir = config.cache.dir if config.cache.dir.is_absolute() else base_dir / config.cache.dir
     updates["cache"] = config.cache.model_copy(update={"dir": cache_dir})
+    ratings = config.learning.ratings
+    if not ratings.is_absolute():
+        updates["learning"] = config.learning.model_copy(update={"ratings": base_dir / ratings})
     hf = config.sources.huggingface
     if env.get("HF_ENDPOINT"):
         hf = hf.model_copy(update={"endpoint": env["HF_ENDPOINT"]})

@@ -262,6 +262,9 @@ class Digest(BaseModel):
     notices: list[str] = Field(default_factory=list)
     stats: RunStats = Field(default_factory=RunStats)
     min_score: float = 0.0
+    #: when this day's digest last changed (UTC): kept by a rerun that writes the same digest, so reruns stay
+    #: byte-identical; the feed entry's ``updated``. None in sidecars written before it was recorded.
+    updated: dt.datetime | None = None
 
     @property
     def featured(self) -> list[DigestPaper]:
