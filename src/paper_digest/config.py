@@ -99,6 +99,15 @@ class ArxivConfig(_Strict):
     include_cross_lists: bool = True
     include_replacements: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    #: arXiv's web pages: full texts are read from {web_url}/html/{id}v{n}, else {web_url}/pdf/{id}v{n}
+    web_url: str = "https://arxiv.org"
+    #: read the full text of the papers picked for deep dives (HTML, else PDF, else the abstract)
+    full_text: bool = True
+    #: the full text the model reads per deep dive, in tokens (estimated); abstract, method, experiments with
+    #: their tables, conclusion and introduction share it, references and appendices never count
+    full_text_tokens: Annotated[int, Field(ge=1000, le=1_000_000)] = 12000
+    #: a PDF larger than this is not fetched (its deep dive is written from the abstract)
+    max_pdf_mb: Annotated[float, Field(gt=0, le=64)] = 20.0
 
     @field_validator("categories")
     @classmethod
