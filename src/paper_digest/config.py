@@ -150,6 +150,11 @@ class LLMConfig(_Strict):
 
 
 class ScoringConfig(_Strict):
+    #: the offline semantic stage (a word-vector model shipped with the package: no key, no network): adds
+    #: points for how close a paper's title and opening sentences read to the profile
+    semantic: bool = True
+    #: multiplies the semantic points (1.0: 10 points per 0.05 cosine above an ordinary CV paper)
+    semantic_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
     #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
     llm_rerank: bool = False
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
