@@ -112,6 +112,7 @@ def build_digest(
                 status=AnalysisStatus.PENDING, reason="not_analysed", message=MSG_NOT_ANALYSED
             )
         before = history.get(paper.id)
+        dive = analysis if analysis is not None and analysis.deep_dive is not None else None
         papers.append(
             DigestPaper(
                 rank=rank,
@@ -134,6 +135,8 @@ def build_digest(
                 analysis_retry_at=analysis.retry_at if analysis else None,
                 model=analysis.model if analysis else None,
                 is_update=before is not None and is_update(paper, before),
+                text_source=dive.text_source if dive else None,
+                unverified_numbers=list(dive.unverified_numbers) if dive else [],
             )
         )
     counts = {r.source.value: r.count for r in reports}
@@ -234,6 +237,8 @@ def carry_over(new: Digest, old: Digest) -> Digest:
                     "analysis_reason": None,
                     "analysis_retry_at": None,
                     "model": earlier.model,
+                    "text_source": earlier.text_source,
+                    "unverified_numbers": list(earlier.unverified_numbers),
                 }
             )
             changed = True
