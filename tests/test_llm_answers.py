@@ -249,3 +249,28 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(world: World) -> 
     assert "[paper-digest] deep dives: 0/3" in lines
     assert "[paper-digest] deep dives: 3/3" in lines
     assert any("waiting 61s for the next request slot" in line for line in lines), lines
+
+
+def test_check_online_lists_the_keys_models_and_flags_a_configured_one_missing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.gemini.served_models = [MODEL, FALLBACK, "gemini-3.5-flash-lite"]
+    ok = world.run("check", "--online")
+    assert ok.exit_code == 0, ok.output
+    assert "ok   gemini: 3 models usable with this key: gemini-3.5-flash-lite, gemini-3.6-flash," in ok.stdout
+    assert f"ok   gemini llm.model: {MODEL} is served to this key" in ok.stdout
+    assert world.gemini.count() == 0  # no generate quota spent
+    world.gemini.served_models = [FALLBACK]
+    missing = world.run("check", "--online")
+    assert missing.exit_code == 1
+    assert f"FAIL gemini llm.model: {MODEL} is not among the models this key can use" in missing.stdout
+    # the re-rank is off: its model missing is a warning, not a failure
+    assert "warn gemini llm.rerank_model: gemini-3.5-flash-lite is not among" in missing.stdout
+    monkeypatch.setenv("GEMINI_API_KEY", "wrong-key-0000")
+    refused = world.run("check", "--online")
+    assert refused.exit_code == 1
+    assert (
+        "FAIL gemini: models.list: the API key was refused (check GEMINI_API_KEY) (HTTP 403)"
+        in refused.stdout
+    )
+    assert "wrong-key-0000" not in refused.output
