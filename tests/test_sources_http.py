@@ -62,7 +62,6 @@ def test_503_with_retry_after_seconds_then_success(server: ScriptedServer, clock
     assert client.get(server.url + "/x", label="arXiv") == b"ok"
     assert client.requests_made == 3
     assert clock.sleeps == [7.0, 3.0]
-    assert client.retries == 2
 
 
 def test_retry_after_http_date_uses_server_clock(server: ScriptedServer, clock: FakeClock) -> None:
@@ -90,12 +89,12 @@ def test_retry_after_http_date_uses_server_clock(server: ScriptedServer, clock: 
 
 def test_parse_retry_after_forms() -> None:
     now = dt.datetime(2026, 6, 16, 12, 0, tzinfo=dt.UTC)
-    assert parse_retry_after("120") == 120.0
+    assert parse_retry_after("120", now=now) == 120.0
     assert parse_retry_after("Tue, 16 Jun 2026 12:01:30 GMT", now=now) == 90.0
     assert parse_retry_after("Tue, 16 Jun 2026 11:00:00 GMT", now=now) == 0.0
-    assert parse_retry_after("soon") is None
-    assert parse_retry_after("") is None
-    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after("", now=now) is None
+    assert parse_retry_after(None, now=now) is None
 
 
 def test_gives_up_after_max_attempts_with_one_line_message(server: ScriptedServer, clock: FakeClock) -> None:
@@ -104,7 +103,7 @@ def test_gives_up_after_max_attempts_with_one_line_message(server: ScriptedServe
     with pytest.raises(SourceError) as info:
         client.get(server.url + "/x", label="HuggingFace")
     assert str(info.value) == "HuggingFace: HTTP 503 after 4 attempts"
-    assert info.value.status == 503
+    assert info.value.status == 503 and info.value.kind == "http" and info.value.attempts == 4
     assert info.value.url == server.url + "/x"
     assert client.requests_made == 4 and len(server.requests) == 4
     # exponential backoff with jitter: each wait about double the one before
@@ -167,9 +166,11 @@ def test_connection_refused_is_retried_then_fails(clock: FakeClock) -> None:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/x"
     client = make_client(clock, max_attempts=3, timeout=0.2)
-    with pytest.raises(SourceError, match=r"^HuggingFace: (connection failed|timed out) after 3 attempts$"):
+    failed = r"^HuggingFace: (connection failed|timed out) after 3 attempts$"
+    with pytest.raises(SourceError, match=failed) as info:
         client.get(url, label="HuggingFace")
     assert client.requests_made == 3
+    assert info.value.kind in {"connection", "timeout"} and info.value.status is None
 
 
 def test_min_interval_is_per_host(server: ScriptedServer, clock: FakeClock) -> None:
@@ -187,7 +188,8 @@ def test_min_interval_is_per_host(server: ScriptedServer, clock: FakeClock) -> N
 
 def test_min_interval_counts_from_end_of_previous(server: ScriptedServer, clock: FakeClock) -> None:
     server.script("/a", [Reply(200, b"a")])
-    client = make_client(clock, min_interval=3.0)
+    client = make_client(clock)
+    client.space_host(server.url, 3.0)
     client.get(server.url + "/a")
     clock.advance(2.0)
     client.get(server.url + "/a")
@@ -217,3 +219,19 @@ def test_failed_responses_are_not_archived(server: ScriptedServer, clock: FakeCl
     with pytest.raises(SourceError):
         client.get(server.url + "/x")
     assert not archive.folder.exists() or not any(archive.folder.iterdir())
+
+
+def test_body_deadline_is_read_on_the_injected_clock(server: ScriptedServer) -> None:
+    """A server that trickles its body past ``timeout`` is a timeout, measured on the injected clock."""
+
+    class Ticking(FakeClock):
+        def __call__(self) -> float:
+            self.now += 5.0  # every reading of the clock is 5 s later: the body takes "forever"
+            return self.now
+
+    ticking = Ticking()
+    server.script("/x", [Reply(200, b"slow body")])
+    client = make_client(ticking, max_attempts=1)
+    with pytest.raises(SourceError, match=r"^arXiv: timed out reading the response after 1 attempt$") as info:
+        client.get(server.url + "/x", label="arXiv")
+    assert info.value.kind == "timeout"

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from . import __version__, store
 from .config import API_KEY_VARIABLES, Config
 from .errors import PaperDigestError
+
+if TYPE_CHECKING:
+    from .sources.http import HttpClient
 
 logger = logging.getLogger(__name__)
 
@@ -51,36 +55,38 @@ def run_checks(config: Config, *, api_key: str | None, online: bool) -> list[Che
 
 def _online(config: Config, api_key: str | None) -> list[CheckResult]:
     from .sources.arxiv import parse_atom
-    from .sources.http import HttpClient
     from .sources.huggingface import parse_daily
 
     agent = f"paper-digest/{__version__} (check)"
     found: list[CheckResult] = []
     hf = config.sources.huggingface
     if hf.enabled:
-        client = HttpClient(
-            user_agent=agent, timeout=hf.timeout_seconds, max_attempts=2, max_total_seconds=30
-        )
         url = f"{hf.endpoint.rstrip('/')}/api/daily_papers"
         try:
-            batch = parse_daily(client.get(url, {"limit": "5"}))
+            with _client(agent, hf.timeout_seconds) as client:
+                batch = parse_daily(client.get(url, {"limit": "5"}))
             found.append(CheckResult("huggingface", True, f"{url} answered with {len(batch.papers)} papers"))
         except PaperDigestError as exc:
             found.append(CheckResult("huggingface", False, str(exc)))
     ax = config.sources.arxiv
     if ax.enabled:
-        client = HttpClient(
-            user_agent=agent, timeout=ax.timeout_seconds, max_attempts=2, max_total_seconds=30
-        )
         query = " OR ".join(f"cat:{c}" for c in ax.categories)
         try:
-            batch = parse_atom(client.get(ax.api_url, {"search_query": query, "max_results": "1"}))
+            with _client(agent, ax.timeout_seconds) as client:
+                batch = parse_atom(client.get(ax.api_url, {"search_query": query, "max_results": "1"}))
             found.append(CheckResult("arxiv", True, f"{ax.api_url} answered ({len(batch.papers)} entry)"))
         except PaperDigestError as exc:
             found.append(CheckResult("arxiv", False, str(exc)))
     if config.llm.enabled and api_key:
         found.append(_check_gemini(config, api_key))
     return found
+
+
+def _client(agent: str, timeout: float) -> HttpClient:
+    """A client for one probe: two attempts within 30 s, so a check answers quickly."""
+    from .sources.http import HttpClient
+
+    return HttpClient(user_agent=agent, timeout=timeout, max_attempts=2, max_total_seconds=30)
 
 
 def _check_gemini(config: Config, api_key: str) -> CheckResult:

@@ -176,7 +176,10 @@ def _run_one(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
             "deep dives come from the cache only; the others wait for a key"
         )
-    return pipeline.run_day(config, day, stages, progress=_progress)
+    try:
+        return pipeline.run_day(config, day, stages, progress=_progress)
+    finally:
+        stages.close()
 
 
 @app.command()

@@ -29,12 +29,24 @@ class ConfigError(PaperDigestError):
 
 
 class SourceError(PaperDigestError):
-    """A source could not be fetched (after retries)."""
+    """A source could not be fetched (after retries). ``kind`` says what went wrong as data, so a caller can
+    word it for the reader: "http" (a status), "timeout", "connection" (refused, DNS, reset), "broken" (the
+    body was cut), "too_large", "request" (a request that cannot be sent), "offline" (not in the archive)."""
 
-    def __init__(self, message: str, *, url: str | None = None, status: int | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        status: int | None = None,
+        kind: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
         self.status = status
+        self.kind = kind
+        self.attempts = attempts
 
 
 class ParseError(PaperDigestError):

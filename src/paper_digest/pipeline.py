@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import NamedTuple, TypedDict
 
 from . import __version__, assemble, store
 from .analysis import Analyzer, Embedder, Reranker
+from .clock import SYSTEM_CLOCK
 from .config import Config, ProfileConfig
 from .errors import SourceError
 from .models import (
@@ -70,7 +70,13 @@ class Stages:
     #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
     embed: RerankFn | None = None
     #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``)
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now
+    #: what to release when the run is over (the HTTP clients' connection pools)
+    closers: Sequence[Callable[[], None]] = field(default_factory=tuple)
+
+    def close(self) -> None:
+        for close in self.closers:
+            close()
 
 
 @dataclass(frozen=True)
@@ -93,24 +99,23 @@ def build_stages(
     offline: bool,
     api_key: str | None,
     raw_folder: Path,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
-    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
 ) -> Stages:
     """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
+    closers: list[Callable[[], None]] = []
 
     def client(timeout: float) -> HttpClient | OfflineClient:
         if offline:
             return OfflineClient(archive)
-        return HttpClient(
-            user_agent=USER_AGENT,
-            timeout=timeout,
-            clock=clock,
-            sleep=sleep,
-            archive=archive,
+        made = HttpClient(
+            user_agent=USER_AGENT, timeout=timeout, clock=clock, sleep=sleep, now=now, archive=archive
         )
+        closers.append(made.close)
+        return made
 
     fetchers: dict[Source, Fetcher] = {}
     disabled: list[Source] = []
@@ -167,6 +172,7 @@ def build_stages(
         disabled=tuple(disabled),
         rerank=rerank,
         embed=embed,
+        closers=tuple(closers),
         now=now,
     )
 

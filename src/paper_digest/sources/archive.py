@@ -85,6 +85,7 @@ class OfflineClient:
             raise SourceError(
                 f"{name}: no archived response for this request in {self.archive.folder} (offline run)",
                 url=url,
+                kind="offline",
             )
         self.served += 1
         return body

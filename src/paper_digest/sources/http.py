@@ -1,13 +1,21 @@
 """One polite HTTP client for every source: retries with backoff, Retry-After, a per-host minimum interval.
 
 Politeness follows the arXiv API Terms of Use ("make no more than one request every three seconds, and limit
-requests to a single connection at a time"): requests to one host are serialised by a lock and spaced by
-``min_interval`` seconds, measured from the end of the previous request to that host to the start of the next.
+requests to a single connection at a time"): requests to one host are serialised by a lock and spaced by the
+interval set with :meth:`HttpClient.space_host`, measured from the end of the previous request to that host to
+the start of the next.
 
-Retries: HTTP 429/500/502/503/504, connection errors and timeouts are retried with exponential backoff and
-jitter, honouring ``Retry-After`` (seconds or an HTTP date), bounded by ``max_attempts`` and by
-``max_total_seconds`` for the whole call (a wait that would end past that budget is not started). Any other
-4xx is final at once. Error messages are one line and never contain a response body.
+Retries go through tenacity, like every other retry in the project, with the injected sleep. Retried:
+
+- 429 Too Many Requests, 503 Service Unavailable: the server asks us to come back (``Retry-After`` honoured);
+- 500, 502, 504: a server or gateway hiccup, worth another try;
+- connection errors, timeouts and bodies cut short: the network, not the request.
+
+The wait is the server's ``Retry-After`` (seconds or an HTTP date, read on the server's own ``Date``) or else
+an exponential backoff (2, 4, 8 ... s, at most 60 s) with +/-25 % jitter. Retries stop after ``max_attempts``,
+or when the next wait would end past ``max_total_seconds`` from the start of the call. Any other 4xx is final
+at once. Error messages are one line and never contain a response body; the failure's kind is on the error as
+data. Time is read only through the injected clock (see ``paper_digest.clock``).
 """
 
 from __future__ import annotations
@@ -16,13 +24,14 @@ import email.utils
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
+import tenacity
 
+from ..clock import SYSTEM_CLOCK
 from ..errors import SourceError
 from .archive import RawArchive
 
@@ -37,8 +46,9 @@ BACKOFF_CAP_SECONDS = 60.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date); None if invalid."""
+def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds, or an HTTP date measured from ``now``);
+    None if absent or invalid."""
     if value is None:
         return None
     text = value.strip()
@@ -46,21 +56,30 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if text.isdigit():
         return float(text)
+    when = _http_date(text)
+    if when is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
     try:
-        when = email.utils.parsedate_to_datetime(text)
+        when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    reference = now or datetime.now(UTC)
-    return max(0.0, (when - reference).total_seconds())
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 class _Attempt(Exception):
     """A retryable failure of one attempt (internal)."""
 
-    def __init__(self, what: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, kind: str, what: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(what)
+        self.kind = kind
         self.what = what
         self.status = status
         self.retry_after = retry_after
@@ -74,34 +93,33 @@ class HttpClient:
         *,
         user_agent: str,
         timeout: float,
-        min_interval: float = 0.0,
         max_attempts: int = 5,
         max_total_seconds: float = 180.0,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+        sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+        now: Callable[[], datetime] = SYSTEM_CLOCK.now,
         archive: RawArchive | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
-        self.user_agent = user_agent
         self.timeout = timeout
-        self.min_interval = min_interval
         self.max_attempts = max_attempts
         self.max_total_seconds = max_total_seconds
         self.clock = clock
         self.sleep = sleep
+        self.now = now
         self.archive = archive
         self.requests_made = 0
-        #: attempts that were retried (for logs and stats)
-        self.retries = 0
         self._rng = rng or random.Random()
+        self._backoff = tenacity.wait_exponential(
+            multiplier=BACKOFF_BASE_SECONDS, exp_base=2, max=BACKOFF_CAP_SECONDS
+        )
         self._session = requests.Session()
         self._session.headers["User-Agent"] = user_agent
         self._session.trust_env = True
         self._last_done: dict[str, float] = {}
-        #: per-host minimum intervals set by :meth:`space_host` (the larger of this and ``min_interval`` wins)
-        self.host_intervals: dict[str, float] = {}
+        self._host_intervals: dict[str, float] = {}
         self._host_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -121,11 +139,11 @@ class HttpClient:
     def space_host(self, url: str, seconds: float) -> None:
         """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``)."""
         host = urlsplit(url).netloc or url
-        self.host_intervals[host] = max(seconds, self.host_intervals.get(host, 0.0))
+        self._host_intervals[host] = max(seconds, self._host_intervals.get(host, 0.0))
 
     def _wait_for_host(self, host: str) -> None:
         last = self._last_done.get(host)
-        interval = max(self.min_interval, self.host_intervals.get(host, 0.0))
+        interval = self._host_intervals.get(host, 0.0)
         if last is None or interval <= 0:
             return
         wait = last + interval - self.clock()
@@ -133,13 +151,8 @@ class HttpClient:
             logger.debug("waiting %.2f s before the next request to %s", wait, host)
             self.sleep(wait)
 
-    def _backoff(self, attempt: int) -> float:
-        base = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (attempt - 1))
-        jitter: float = 0.75 + 0.5 * self._rng.random()
-        return float(base) * jitter
-
     def get(self, url: str, params: Mapping[str, str] | None = None, *, label: str | None = None) -> bytes:
-        """GET ``url`` and return the body. Raises :class:`SourceError` (with ``url`` and ``status``)."""
+        """GET ``url`` and return the body. Raises :class:`SourceError` (``url``, ``status``, ``kind``)."""
         host = urlsplit(url).netloc or url
         name = label or host
         with self._host_lock(host):
@@ -150,63 +163,88 @@ class HttpClient:
 
     def _get_locked(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
         started = self.clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            self._wait_for_host(host)
-            try:
-                return self._attempt(url, params, host=host, name=name)
-            except _Attempt as failure:
-                plural = "attempt" if attempt == 1 else "attempts"
-                final = f"{name}: {failure.what} after {attempt} {plural}"
-                if attempt >= self.max_attempts:
-                    raise SourceError(final, url=url, status=failure.status) from None
-                wait = failure.retry_after if failure.retry_after is not None else self._backoff(attempt)
-                elapsed = self.clock() - started
-                if elapsed + wait > self.max_total_seconds:
-                    why = (
-                        f"Retry-After {wait:.0f} s exceeds the retry budget"
-                        if failure.retry_after is not None
-                        else "retry budget spent"
-                    )
-                    raise SourceError(f"{final} ({why})", url=url, status=failure.status) from None
-                self.retries += 1
-                logger.warning(
-                    "%s: %s; retrying in %.1f s (attempt %d)", name, failure.what, wait, attempt + 1
+        last = {"attempts": 0, "wait": 0.0}
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            failure = state.outcome.exception() if state.outcome else None
+            if isinstance(failure, _Attempt) and failure.retry_after is not None:
+                return failure.retry_after
+            return float(self._backoff(state)) * (0.75 + 0.5 * self._rng.random())
+
+        def stop(state: tenacity.RetryCallState) -> bool:
+            last["attempts"], last["wait"] = state.attempt_number, state.upcoming_sleep
+            if state.attempt_number >= self.max_attempts:
+                return True
+            return self.clock() - started + state.upcoming_sleep > self.max_total_seconds
+
+        def before_sleep(state: tenacity.RetryCallState) -> None:
+            failure = state.outcome.exception() if state.outcome else None
+            logger.warning(
+                "%s: %s; retrying in %.1f s (attempt %d)",
+                name,
+                failure,
+                state.upcoming_sleep,
+                state.attempt_number + 1,
+            )
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Attempt),
+            wait=wait,
+            stop=stop,
+            sleep=self.sleep,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        try:
+            body: bytes = retrying(self._attempt, url, params, host=host, name=name)
+        except _Attempt as failure:
+            attempts = int(last["attempts"])
+            plural = "attempt" if attempts == 1 else "attempts"
+            message = f"{name}: {failure.what} after {attempts} {plural}"
+            if attempts < self.max_attempts:  # stopped by the time budget, not the attempt count
+                message += (
+                    f" (Retry-After {last['wait']:.0f} s exceeds the retry budget)"
+                    if failure.retry_after is not None
+                    else " (retry budget spent)"
                 )
-                self.sleep(wait)
+            raise SourceError(
+                message, url=url, status=failure.status, kind=failure.kind, attempts=attempts
+            ) from None
+        return body
 
     def _attempt(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+        self._wait_for_host(host)
         self.requests_made += 1
         logger.debug("GET %s %s", url, dict(params or {}))
         try:
             response = self._session.get(url, params=dict(params or {}), timeout=self.timeout, stream=True)
         except requests.Timeout:
             self._last_done[host] = self.clock()
-            raise _Attempt("timed out") from None
+            raise _Attempt("timeout", "timed out") from None
         except requests.ConnectionError:
             self._last_done[host] = self.clock()
-            raise _Attempt("connection failed") from None
+            raise _Attempt("connection", "connection failed") from None
         except requests.RequestException as exc:
             self._last_done[host] = self.clock()
-            raise SourceError(f"{name}: request failed ({exc.__class__.__name__})", url=url) from None
+            raise SourceError(
+                f"{name}: request failed ({exc.__class__.__name__})", url=url, kind="request", attempts=1
+            ) from None
         try:
             status = response.status_code
             if status in RETRY_STATUSES:
-                retry_after = parse_retry_after(
-                    response.headers.get("Retry-After"), now=_response_date(response.headers.get("Date"))
-                )
-                raise _Attempt(f"HTTP {status}", status=status, retry_after=retry_after)
+                server_now = _http_date(response.headers.get("Date")) or self.now()
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), now=server_now)
+                raise _Attempt("http", f"HTTP {status}", status=status, retry_after=retry_after)
             if status >= 400:
-                raise SourceError(f"{name}: HTTP {status}", url=url, status=status)
+                raise SourceError(f"{name}: HTTP {status}", url=url, status=status, kind="http", attempts=1)
             return self._read_body(response, name=name, url=url)
         finally:
             response.close()
             self._last_done[host] = self.clock()
 
     def _read_body(self, response: requests.Response, *, name: str, url: str) -> bytes:
-        """Read the body within ``timeout`` seconds of wall time (a trickling server counts as a timeout)."""
-        deadline = time.monotonic() + self.timeout
+        """Read the body within ``timeout`` seconds (a trickling server counts as a timeout)."""
+        deadline = self.clock() + self.timeout
         chunks: list[bytes] = []
         size = 0
         try:
@@ -214,23 +252,14 @@ class HttpClient:
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_BODY_BYTES:
-                    raise SourceError(f"{name}: response larger than {MAX_BODY_BYTES} bytes", url=url)
-                if time.monotonic() > deadline:
-                    raise _Attempt("timed out reading the response")
+                    raise SourceError(
+                        f"{name}: response larger than {MAX_BODY_BYTES} bytes", url=url, kind="too_large"
+                    )
+                if self.clock() > deadline:
+                    raise _Attempt("timeout", "timed out reading the response")
         except requests.Timeout:
-            raise _Attempt("timed out reading the response") from None
+            raise _Attempt("timeout", "timed out reading the response") from None
         except requests.RequestException:
             # urllib3 raises when the body is shorter than Content-Length (a cut connection)
-            raise _Attempt("connection broken while reading the response") from None
+            raise _Attempt("broken", "connection broken while reading the response") from None
         return b"".join(chunks)
-
-
-def _response_date(value: str | None) -> datetime | None:
-    """The server's ``Date`` header, so an HTTP-date Retry-After is measured on the server's clock."""
-    if not value:
-        return None
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
