@@ -102,6 +102,15 @@ class ArxivConfig(_Strict):
     include_cross_lists: bool = True
     include_replacements: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    #: arXiv's web pages: full texts are read from {web_url}/html/{id}v{n}, else {web_url}/pdf/{id}v{n}
+    web_url: str = "https://arxiv.org"
+    #: read the full text of the papers picked for deep dives (HTML, else PDF, else the abstract)
+    full_text: bool = True
+    #: the full text the model reads per deep dive, in tokens (estimated); abstract, method, experiments with
+    #: their tables, conclusion and introduction share it, references and appendices never count
+    full_text_tokens: Annotated[int, Field(ge=1000, le=1_000_000)] = 12000
+    #: a PDF larger than this is not fetched (its deep dive is written from the abstract)
+    max_pdf_mb: Annotated[float, Field(gt=0, le=64)] = 20.0
 
     @field_validator("categories")
     @classmethod
@@ -139,6 +148,11 @@ class LLMConfig(_Strict):
 
 
 class ScoringConfig(_Strict):
+    #: the offline semantic stage (a word-vector model shipped with the package: no key, no network): adds
+    #: points for how close a paper's title and opening sentences read to the profile
+    semantic: bool = True
+    #: multiplies the semantic points (1.0: 10 points per 0.05 cosine above an ordinary CV paper)
+    semantic_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
     #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
     llm_rerank: bool = False
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30

@@ -31,6 +31,7 @@ from .models import (
 )
 from .render import render_digest, render_feed, render_index, render_sidecar
 from .scoring import score_papers
+from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.http import HttpClient
@@ -166,7 +167,7 @@ def build_stages(
 
     return Stages(
         fetchers=fetchers,
-        score=lambda papers: score_papers(papers, profile),
+        score=_scorer(config, fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
         analyse=analyse,
         llm_notice=llm_notice,
         disabled=tuple(disabled),
@@ -175,6 +176,31 @@ def build_stages(
         closers=tuple(closers),
         now=now,
     )
+
+
+def _scorer(config: Config, *, fetch_liked: Callable[[Sequence[str]], list[Paper]]) -> Scorer:
+    """The lexical scorer, then the offline semantic stage (``scoring.semantic``). The model is loaded and the
+    liked papers fetched on the first call; a model that cannot be loaded leaves the lexical ranking with a
+    warning (the digest is still made)."""
+    profile, scoring = config.profile, config.scoring
+    state: dict[str, SemanticScorer | None] = {}
+
+    def semantic_stage() -> SemanticScorer | None:
+        if "stage" not in state:
+            state["stage"] = None
+            try:
+                liked = fetch_liked(profile.liked) if profile.liked else []
+                state["stage"] = load_scorer(profile, liked, scoring.semantic_weight)
+            except SemanticModelError as exc:
+                logger.warning("semantic stage off: %s", exc)
+        return state["stage"]
+
+    def score(papers: Sequence[Paper]) -> list[ScoredPaper]:
+        ranked = score_papers(papers, profile)
+        stage = semantic_stage() if scoring.semantic and ranked else None
+        return stage.adjust(ranked) if stage is not None else ranked
+
+    return score
 
 
 class _StageArgs(TypedDict):

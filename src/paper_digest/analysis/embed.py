@@ -464,12 +464,14 @@ class Embedder:
         model = self._model
         none: list[list[float] | None] = [None] * len(batch)
         config = types.EmbedContentConfig(task_type=task, output_dimensionality=self._dimensions)
+        # typed as the SDK's part list: with Pillow installed (fpdf2 brings it) a list[str] no longer matches
+        contents: list[types.ContentUnion] = list(batch)
         unreadable = ""
         response: types.EmbedContentResponse | None
         try:
             response = self._requests.call(
                 model,
-                lambda: client.models.embed_content(model=model, contents=list(batch), config=config),
+                lambda: client.models.embed_content(model=model, contents=contents, config=config),
                 cost=len(batch),
             )
         except DailyQuotaSpent:

@@ -29,6 +29,8 @@ from .parsed import Getter, ParsedBatch
 logger = logging.getLogger(__name__)
 
 LABEL = "arXiv"
+#: the politeness group of every arXiv host (API, RSS, web pages): one request every ``delay_seconds`` to all
+HOST_GROUP = "arxiv"
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
@@ -264,7 +266,7 @@ def _parse(parser_name: str, data: bytes) -> ParsedBatch:
 def _fetch_api(
     client: Getter, cfg: ArxivConfig, announcement: Announcement
 ) -> tuple[list[Paper], int, str | None]:
-    client.space_host(cfg.api_url, cfg.delay_seconds)
+    client.space_host(cfg.api_url, cfg.delay_seconds, group=HOST_GROUP)
     query = search_query(cfg.categories, announcement)
     papers: list[Paper] = []
     skipped = 0
@@ -413,7 +415,7 @@ def fetch_arxiv_ids(client: Getter, cfg: ArxivConfig, ids: Sequence[str]) -> lis
         wanted.setdefault(f"{base}v{version}" if version else base, base)
     if not wanted:
         return []
-    client.space_host(cfg.api_url, cfg.delay_seconds)
+    client.space_host(cfg.api_url, cfg.delay_seconds, group=HOST_GROUP)
     queries = list(wanted)
     found: dict[str, Paper] = {}
     for start in range(0, len(queries), ID_LIST_CHUNK):
