@@ -111,6 +111,7 @@ def build_digest(
                 status=AnalysisStatus.PENDING, reason="not_analysed", message=MSG_NOT_ANALYSED
             )
         before = history.get(paper.id)
+        dive = analysis if analysis is not None and analysis.deep_dive is not None else None
         papers.append(
             DigestPaper(
                 rank=rank,
@@ -132,6 +133,8 @@ def build_digest(
                 analysis_reason=analysis.reason if analysis else None,
                 model=analysis.model if analysis else None,
                 is_update=before is not None and is_update(paper, before),
+                text_source=dive.text_source if dive else None,
+                unverified_numbers=list(dive.unverified_numbers) if dive else [],
             )
         )
     counts = {r.source.value: r.count for r in reports}
@@ -230,6 +233,8 @@ def carry_over(new: Digest, old: Digest, *, llm_notice: str | None = None) -> Di
                     "analysis_message": None,
                     "analysis_reason": None,
                     "model": earlier.model,
+                    "text_source": earlier.text_source,
+                    "unverified_numbers": list(earlier.unverified_numbers),
                 }
             )
             changed = True

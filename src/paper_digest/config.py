@@ -80,6 +80,11 @@ class ProfileConfig(_Strict):
     authors: list[str] = Field(default_factory=list)
     #: arXiv ids of papers the researcher loved (used by the similarity stage)
     liked: list[str] = Field(default_factory=list)
+    #: extra fields every deep dive's facts block fills in, besides task, data, results, code and venue,
+    #: e.g. ["退化类型", "推理速度"]
+    fact_fields: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=8
+    )
 
 
 class HuggingFaceConfig(_Strict):

@@ -135,15 +135,39 @@ class AnalysisStatus(StrEnum):
     SKIPPED = "skipped"  # not selected for a deep dive
 
 
+class FactItem(BaseModel):
+    """One extra fact a profile asks for (``profile.fact_fields``), e.g. 退化类型: 真实噪声."""
+
+    label: str = Field(description="字段名（与要求的字段名一致）")
+    value: str = Field(description="论文中的对应信息；原文未给出写“未说明”")
+
+
+class PaperFacts(BaseModel):
+    """A compact facts block: fields that suit a paper of any field, plus the profile's own."""
+
+    task: str = Field(default="", description="任务：论文解决的具体问题")
+    data: str = Field(default="", description="数据：训练与评测所用数据集或数据来源")
+    results: list[str] = Field(
+        default_factory=list, description="主要结果：每条一个指标及原文数字和对比对象，数字照抄原文"
+    )
+    code: str = Field(default="", description="代码或权重链接：只写原文给出的完整 URL，没有则留空")
+    venue: str = Field(
+        default="", description="发表会议或期刊：仅当 arXiv 备注或期刊信息写明时填写，否则留空"
+    )
+    extra: list[FactItem] = Field(default_factory=list, description="研究者要求的额外字段，逐项填写")
+
+
 class DeepDive(BaseModel):
-    """The structured Chinese analysis of one paper. This is also the LLM response schema."""
+    """The structured Chinese analysis of one paper. Also the LLM response schema (see analysis.prompt)."""
 
     title_zh: str = Field(description="论文标题的中文翻译")
     one_sentence: str = Field(description="一句话总结（中文）")
-    innovations: list[str] = Field(description="核心创新点，每条一句")
-    technical_details: list[str] = Field(description="技术细节，每条一句")
+    innovations: list[str] = Field(description="核心创新点")
+    technical_details: list[str] = Field(description="技术细节")
     inspiration: list[str] = Field(description="对我的启发：与研究者方向的具体联系")
     limitations: list[str] = Field(description="潜在缺陷：针对该方法的具体问题")
+    #: absent in deep dives written before the facts block existed (sidecars and caches keep loading)
+    facts: PaperFacts | None = Field(default=None, description="论文要点速览")
 
 
 class Analysis(BaseModel):
@@ -157,6 +181,10 @@ class Analysis(BaseModel):
     #: one calm Chinese sentence for the reader; never an error body
     message: str | None = None
     cached: bool = False
+    #: what the model read: "html" / "pdf" (the full text) or "abstract" (the fallback); None: not known
+    text_source: str | None = None
+    #: numbers of the deep dive that the text the model was given lacks (checked on cached ones too)
+    unverified_numbers: list[str] = Field(default_factory=list)
 
 
 class LLMLedger(BaseModel):
@@ -243,6 +271,10 @@ class DigestPaper(BaseModel):
     model: str | None = None
     #: True when an earlier version of this paper was featured recently
     is_update: bool = False
+    #: what the deep dive was written from: "html" / "pdf" (full text) or "abstract" (📄 基于摘要)
+    text_source: str | None = None
+    #: numbers in the deep dive that the text the model was given does not contain (marked ⚠️)
+    unverified_numbers: list[str] = Field(default_factory=list)
 
 
 class RunStats(BaseModel):

@@ -135,6 +135,10 @@ class PaperView:
     status_icon: str
     message: str
     abstract: str
+    #: the deep dive was written from the abstract only (the full text could not be had): 📄 基于摘要
+    from_abstract: bool = False
+    #: numbers of the deep dive not found in the text the model read (⚠️)
+    unverified: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,8 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         status_icon=STATUS_ICONS[status],
         message=message,
         abstract=clip(paper.abstract, ABSTRACT_EXCERPT),
+        from_abstract=analysis is not None and paper.text_source == "abstract",
+        unverified=[clip(n, 24) for n in paper.unverified_numbers[:20]] if analysis is not None else [],
     )
 
 
