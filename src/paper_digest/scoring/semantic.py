@@ -50,7 +50,7 @@ import numpy.typing as npt
 from ..config import ProfileConfig
 from ..errors import PaperDigestError
 from ..models import Paper, ScoredPaper, ScoreReason
-from .text import GLOSSARY, split_first_sentence
+from .text import GLOSSARY, split_first_sentence, topic_name
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -80,7 +80,8 @@ DESCRIPTION_WEIGHT = 1.0
 LIKED_WEIGHT = 2.0
 #: above this, lexical + semantic points bend towards 100 instead of being cut (see :func:`soft_ceiling`)
 KNEE = 80.0
-SIMILARITY_WORDS = "meaning of title and opening sentences, offline word-vector model"
+#: how the reason names the evidence (after the part that says what the paper is close to)
+SIMILARITY_WORDS = "word vectors of the title and opening sentences"
 
 
 class SemanticModelError(PaperDigestError):
@@ -237,6 +238,9 @@ class Query:
     label: str  # how a reader is told about it
     text: str
     weight: float
+    #: the keyword as the digest's one-line column names it (Chinese where known); None for the description
+    #: and liked papers, which name no topic
+    topic: str | None = None
 
 
 def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list[Query]:
@@ -245,11 +249,13 @@ def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list
     queries: list[Query] = []
     view = english_view(profile.description)
     if view.strip():
-        queries.append(Query("description", "the profile description", view, DESCRIPTION_WEIGHT))
+        queries.append(Query("description", "the description", view, DESCRIPTION_WEIGHT))
     for key, weight in sorted(profile.keywords.items()):
         variants = [v.strip() for v in key.split("|") if v.strip()]
         if weight > 0 and variants:
-            queries.append(Query("keyword", f"'{variants[0]}'", ", ".join(variants), weight))
+            queries.append(
+                Query("keyword", f"'{variants[0]}'", ", ".join(variants), weight, topic_name(variants[0]))
+            )
     for paper in liked:
         queries.append(Query("liked", f"liked paper {paper.id}", paper_view(paper), LIKED_WEIGHT))
     return queries
@@ -294,7 +300,10 @@ class SemanticScorer:
                 out.append(scored)
                 continue
             reason = ScoreReason.model_construct(
-                kind="semantic", detail=self._detail(value, row), points=points
+                kind="semantic",
+                detail=self._detail(value, row),
+                points=points,
+                topic=self.queries[int(row.argmax())].topic if value >= 0 else None,
             )
             out.append(
                 ScoredPaper.model_construct(
@@ -308,8 +317,8 @@ class SemanticScorer:
         """In words: how close the paper reads to the profile, and to which part most."""
         if value >= 0:
             best = self.queries[int(row.argmax())]
-            return f"reads close to the profile ({SIMILARITY_WORDS}; closest to {best.label})"
-        return f"reads far from the profile ({SIMILARITY_WORDS}; below an ordinary CV paper)"
+            return f"meaning close to {best.label} ({SIMILARITY_WORDS})"
+        return f"meaning further from the profile than an ordinary CV paper ({SIMILARITY_WORDS})"
 
 
 def soft_ceiling(total: float) -> float:
