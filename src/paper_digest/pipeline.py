@@ -10,12 +10,23 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple
 
 from . import __version__, assemble, store
-from .analysis import Analyzer, Embedder, Reranker
+from .analysis import (
+    AnalysisCache,
+    LLMClient,
+    RerankCache,
+    analyse_papers,
+    build_rerank_system_instruction,
+    build_system_instruction,
+    profile_fingerprint,
+    rerank_profile_fingerprint,
+)
+from .analysis import Progress as LLMProgress
+from .analysis import rerank as rerank_stage
 from .clock import SYSTEM_CLOCK
-from .config import Config, ProfileConfig
+from .config import Config
 from .errors import SourceError
 from .models import (
     Analysis,
@@ -23,6 +34,7 @@ from .models import (
     Digest,
     FetchResult,
     LLMLedger,
+    LLMRun,
     Paper,
     ScoredPaper,
     Source,
@@ -31,6 +43,7 @@ from .models import (
 )
 from .render import render_digest, render_feed, render_index, render_sidecar
 from .scoring import score_papers
+from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.http import HttpClient
@@ -46,12 +59,13 @@ USER_AGENT = (
 Fetcher = Callable[[dt.date], FetchResult]
 Scorer = Callable[[Sequence[Paper]], list[ScoredPaper]]
 AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedger]]
-#: a stage that re-scores and re-sorts the ranking (embeddings, re-rank) and says what it cost
+#: a stage that re-scores and re-sorts the ranking (the LLM re-rank) and says what it cost
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
 
-MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），本期只有排序列表，深度解读将在配置密钥后补全。"
-MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），深度解读从略。"
+#: shown only while some deep dive is missing: those in the cache or an earlier digest of the day are shown
+MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），尚未完成的深度解读将在配置密钥后的下次运行中补全。"
+MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），尚未完成的深度解读从略。"
 
 
 @dataclass
@@ -64,11 +78,10 @@ class Stages:
     #: why deep dives are missing for everyone this run (no key, --no-llm), shown once in the digest
     llm_notice: str | None = None
     disabled: Sequence[Source] = field(default_factory=tuple)
-    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), sharing the analyser's limiter
+    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), through the same LLM client
     rerank: RerankFn | None = None
-    #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
-    embed: RerankFn | None = None
-    #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``)
+    #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``) and the
+    #: sidecar's LLM run log
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now
     #: what to release when the run is over (the HTTP clients' connection pools)
     closers: Sequence[Callable[[], None]] = field(default_factory=tuple)
@@ -90,6 +103,28 @@ class RunResult:
     index_paths: tuple[Path, ...] = ()
 
 
+def build_llm_client(
+    config: Config,
+    *,
+    api_key: str | None,
+    clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
+    progress: LLMProgress | None = None,
+) -> LLMClient:
+    """The run's one LLM client (a backfill shares it across its days: one limiter per model, one ledger)."""
+    return LLMClient(
+        config.llm,
+        api_key=api_key,
+        state_dir=config.cache.dir / "analysis",
+        timezone=config.digest.timezone,
+        clock=clock,
+        sleep=sleep,
+        now=now,
+        progress=progress,
+    )
+
+
 def build_stages(
     config: Config,
     *,
@@ -101,8 +136,10 @@ def build_stages(
     clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
     sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
+    llm: LLMClient | None = None,
 ) -> Stages:
-    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser."""
+    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser.
+    ``llm`` is the run's LLM client (built here when None)."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
     closers: list[Callable[[], None]] = []
@@ -123,7 +160,7 @@ def build_stages(
         fetchers[Source.HUGGINGFACE] = lambda day: fetch_huggingface(hf_client, hf_cfg, day)
     else:
         disabled.append(Source.HUGGINGFACE)
-    # one arXiv client for the source and the liked papers of the embedding stage: one host spacing
+    # one arXiv client for the source and the liked papers of the semantic stage: one host spacing
     ax_client = client(ax_cfg.timeout_seconds)  # fetch_arxiv spaces its host by delay_seconds
     if ax_cfg.enabled:
         fetchers[Source.ARXIV] = lambda day: fetch_arxiv(ax_client, ax_cfg, day, today=today)
@@ -133,7 +170,6 @@ def build_stages(
     profile = config.profile
     llm_notice: str | None = None
     rerank: RerankFn | None = None
-    embed: RerankFn | None = None
     if not (use_llm and config.llm.enabled):
         llm_notice = MSG_NO_LLM
 
@@ -146,45 +182,56 @@ def build_stages(
     else:
         if api_key is None:
             llm_notice = MSG_NO_KEY
-        shared = _StageArgs(
-            api_key=api_key, cache_dir=config.cache.dir, profile=profile, clock=clock, sleep=sleep, now=now
-        )
-        analyzer = Analyzer(config.llm, **shared)
-        analyse = analyzer.analyse
-        if config.scoring.embeddings:
-            embedder = Embedder(
-                config.llm,
-                config.scoring,
-                fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids),
-                **shared,
-            )
-            embed = embedder.embed
+        client_ = llm or build_llm_client(config, api_key=api_key, clock=clock, sleep=sleep, now=now)
+        cache = AnalysisCache(config.cache.dir, profile_fingerprint(profile))
+        system = build_system_instruction(profile)
+
+        def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
+            return analyse_papers(client_, cache, papers, system=system)
+
         if config.scoring.llm_rerank:
-            reranker = Reranker(config.llm, config.scoring, limiter=analyzer.limiter, **shared)
-            rerank = reranker.rerank
+            rerank_cache = RerankCache(config.cache.dir, rerank_profile_fingerprint(profile))
+            rerank_system = build_rerank_system_instruction(profile)
+            scoring = config.scoring
+
+            def rerank(ranked: Sequence[ScoredPaper]) -> tuple[list[ScoredPaper], LLMLedger]:
+                return rerank_stage(client_, rerank_cache, ranked, scoring=scoring, system=rerank_system)
 
     return Stages(
         fetchers=fetchers,
-        score=lambda papers: score_papers(papers, profile),
+        score=_scorer(config, fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
         analyse=analyse,
         llm_notice=llm_notice,
         disabled=tuple(disabled),
         rerank=rerank,
-        embed=embed,
         closers=tuple(closers),
         now=now,
     )
 
 
-class _StageArgs(TypedDict):
-    """What every Gemini stage is built with (the analyser, the embeddings, the re-rank)."""
+def _scorer(config: Config, *, fetch_liked: Callable[[Sequence[str]], list[Paper]]) -> Scorer:
+    """The lexical scorer, then the offline semantic stage (``scoring.semantic``). The model is loaded and the
+    liked papers fetched on the first call; a model that cannot be loaded leaves the lexical ranking with a
+    warning (the digest is still made)."""
+    profile, scoring = config.profile, config.scoring
+    state: dict[str, SemanticScorer | None] = {}
 
-    api_key: str | None
-    cache_dir: Path
-    profile: ProfileConfig
-    clock: Callable[[], float]
-    sleep: Callable[[float], None]
-    now: Callable[[], dt.datetime]
+    def semantic_stage() -> SemanticScorer | None:
+        if "stage" not in state:
+            state["stage"] = None
+            try:
+                liked = fetch_liked(profile.liked) if profile.liked else []
+                state["stage"] = load_scorer(profile, liked, scoring.semantic_weight)
+            except SemanticModelError as exc:
+                logger.warning("semantic stage off: %s", exc)
+        return state["stage"]
+
+    def score(papers: Sequence[Paper]) -> list[ScoredPaper]:
+        ranked = score_papers(papers, profile)
+        stage = semantic_stage() if scoring.semantic and ranked else None
+        return stage.adjust(ranked) if stage is not None else ranked
+
+    return score
 
 
 def fetch_all(
@@ -248,10 +295,6 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     history = assemble.featured_history(earlier, day, config.digest.dedup_days)
     ranked = stages.score(papers)
     ledger = LLMLedger()
-    if stages.embed is not None and ranked:
-        ranked, spent = stages.embed(ranked)
-        progress(f"embed: {spent.requests} requests, {spent.cache_hits} cached")
-        ledger = ledger.plus(spent)
     if stages.rerank is not None and ranked:
         ranked, spent = stages.rerank(ranked)
         progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
@@ -272,7 +315,11 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         progress(
             f"analyse: {done}/{len(selected)} done, {spent.requests} requests, {spent.cache_hits} cached"
         )
+        for message in dict.fromkeys(a.message for a in analyses.values() if a.message):
+            progress(f"analyse: {message}")
         ledger = ledger.plus(spent)
+
+    previous = store.load_digest(json_path)
 
     digest = assemble.build_digest(
         day=day,
@@ -281,15 +328,15 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         selected=selected,
         analyses=analyses,
         reports=reports,
-        ledger=ledger,
+        ledger=_day_cost(previous, ledger),
         history=history,
         min_score=config.digest.min_score,
         llm_notice=stages.llm_notice if selected else None,
     )
 
-    previous = store.load_digest(json_path)
+    digest = _with_run_log(digest, previous, ledger, stages.now())
     if previous is not None:
-        digest = assemble.carry_over(digest, previous)
+        digest = assemble.carry_over(digest, previous, llm_notice=stages.llm_notice)
         if assemble.quality(previous) > assemble.quality(digest):
             note = "kept the earlier digest of this day: it has more sources or finished deep dives"
             progress(note)
@@ -300,6 +347,7 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         template=config.digest.template,
         template_dir=config.digest.template_dir,
         max_listed=config.digest.max_listed,
+        list_min_score=config.digest.list_min_score,
     )
     digest, sidecar = _stamped(digest, previous, markdown, md_path, stages.now)
     # the sidecar last: a digest whose sidecar exists is complete (the sidecar is what reruns compare with)
@@ -308,6 +356,24 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     files = write_index(folder, feed_url=config.digest.feed_url, site_url=config.digest.site_url)
     progress(f"render: wrote {md_path.name} and {json_path.name}")
     return RunResult(digest, md_path, json_path, written=True, index_paths=(files.readme, files.feed))
+
+
+def _day_cost(previous: Digest | None, run: LLMLedger) -> LLMLedger:
+    """What the day's digest cost in all, over every run that wrote it: stable across a rerun that spends
+    nothing (cache hits are a run's, not the digest's: they go to the console and the run log)."""
+    spent = run.model_copy(update={"cache_hits": 0})
+    if previous is None:
+        return spent
+    return previous.stats.llm.model_copy(update={"cache_hits": 0}).plus(spent)
+
+
+def _with_run_log(digest: Digest, previous: Digest | None, run: LLMLedger, now: dt.datetime) -> Digest:
+    """The sidecar's run log: the earlier runs', plus this one when it made a request (a rerun served from
+    the cache adds nothing, so it leaves the day's files byte-identical)."""
+    runs = list(previous.stats.llm_runs) if previous is not None else []
+    if run.requests:
+        runs.append(LLMRun(at=now.replace(microsecond=0), ledger=run))
+    return digest.model_copy(update={"stats": digest.stats.model_copy(update={"llm_runs": runs})})
 
 
 def _stamped(
@@ -354,6 +420,16 @@ def write_index(folder: Path, *, feed_url: str | None = None, site_url: str | No
 def digest_status(config: Config, day: dt.date) -> Digest | None:
     """The digest already on disk for a day, if any."""
     return store.load_digest(store.digest_paths(config.digest.output_dir, day)[1])
+
+
+def quota_reset(digest: Digest) -> dt.datetime | None:
+    """When the daily quota that left deep dives pending resets (in the digest's timezone), if known."""
+    resets = [
+        p.analysis_retry_at
+        for p in digest.featured
+        if p.analysis_status is AnalysisStatus.PENDING and p.analysis_retry_at is not None
+    ]
+    return min(resets) if resets else None
 
 
 def quota_spent(digest: Digest) -> bool:

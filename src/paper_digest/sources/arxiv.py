@@ -34,6 +34,8 @@ from .parsed import Getter, ParsedBatch
 logger = logging.getLogger(__name__)
 
 LABEL = "arXiv"
+#: the politeness group of every arXiv host (API, RSS, web pages): one request every ``delay_seconds`` to all
+HOST_GROUP = "arxiv"
 #: one feed entry as feedparser gives it (a dict with attribute access; namespaced elements as ``arxiv_*``)
 Entry = Mapping[str, Any]
 #: never page further than this many pages for one announcement
@@ -105,7 +107,10 @@ def _read_feed(data: bytes, what: str, closing: str) -> tuple[feedparser.FeedPar
 
 
 def _unescape_extensions(entry: Entry) -> Entry:
-    return {k: html.unescape(v) if k.startswith("arxiv_") and isinstance(v, str) else v for k, v in entry.items()}
+    return {
+        key: html.unescape(value) if key.startswith("arxiv_") and isinstance(value, str) else value
+        for key, value in entry.items()
+    }
 
 
 def _atom_entry(entry: Entry) -> Paper | None:
@@ -265,7 +270,7 @@ def _parse(parser_name: str, data: bytes) -> ParsedBatch:
 def _fetch_api(
     client: Getter, cfg: ArxivConfig, announcement: Announcement
 ) -> tuple[list[Paper], int, str | None]:
-    client.space_host(cfg.api_url, cfg.delay_seconds)
+    client.space_host(cfg.api_url, cfg.delay_seconds, group=HOST_GROUP)
     query = search_query(cfg.categories, announcement)
     papers: list[Paper] = []
     skipped = 0
@@ -414,7 +419,7 @@ def fetch_arxiv_ids(client: Getter, cfg: ArxivConfig, ids: Sequence[str]) -> lis
         wanted.setdefault(f"{base}v{version}" if version else base, base)
     if not wanted:
         return []
-    client.space_host(cfg.api_url, cfg.delay_seconds)
+    client.space_host(cfg.api_url, cfg.delay_seconds, group=HOST_GROUP)
     queries = list(wanted)
     found: dict[str, Paper] = {}
     for start in range(0, len(queries), ID_LIST_CHUNK):

@@ -3,7 +3,8 @@
 Politeness follows the arXiv API Terms of Use ("make no more than one request every three seconds, and limit
 requests to a single connection at a time"): requests to one host are serialised by a lock and spaced by the
 interval set with :meth:`HttpClient.space_host`, measured from the end of the previous request to that host to
-the start of the next.
+the start of the next. Hosts of one site can share that lock and spacing (``space_host(..., group=)``):
+arXiv's export API and its web pages (full texts) count as one site, one request every ``delay_seconds``.
 
 Retries go through tenacity, like every other retry in the project, with the injected sleep. Retried:
 
@@ -120,6 +121,8 @@ class HttpClient:
         self._session.trust_env = True
         self._last_done: dict[str, float] = {}
         self._host_intervals: dict[str, float] = {}
+        #: host -> the group it is spaced with (:meth:`space_host`); a host without one is its own group
+        self._groups: dict[str, str] = {}
         self._host_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -136,10 +139,23 @@ class HttpClient:
         with self._locks_guard:
             return self._host_locks.setdefault(host, threading.Lock())
 
-    def space_host(self, url: str, seconds: float) -> None:
-        """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``)."""
+    def _key(self, host: str) -> str:
+        return self._groups.get(host, host)
+
+    def space_host(self, url: str, seconds: float, *, group: str | None = None) -> None:
+        """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``).
+
+        Hosts given the same ``group`` share one lock and one interval: a request to any of them waits for
+        the previous request to all of them (arXiv's API and web pages are one site to its Terms of Use)."""
         host = urlsplit(url).netloc or url
-        self._host_intervals[host] = max(seconds, self._host_intervals.get(host, 0.0))
+        if group is not None:
+            key = f"group:{group}"
+            if host not in self._groups and host in self._host_intervals:
+                own = self._host_intervals.pop(host)  # an interval set before the host joined the group
+                self._host_intervals[key] = max(own, self._host_intervals.get(key, 0.0))
+            self._groups[host] = key
+        key = self._key(host)
+        self._host_intervals[key] = max(seconds, self._host_intervals.get(key, 0.0))
 
     def _wait_for_host(self, host: str) -> None:
         last = self._last_done.get(host)
@@ -151,17 +167,32 @@ class HttpClient:
             logger.debug("waiting %.2f s before the next request to %s", wait, host)
             self.sleep(wait)
 
-    def get(self, url: str, params: Mapping[str, str] | None = None, *, label: str | None = None) -> bytes:
-        """GET ``url`` and return the body. Raises :class:`SourceError` (``url``, ``status``, ``kind``)."""
-        host = urlsplit(url).netloc or url
-        name = label or host
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        label: str | None = None,
+        archive: bool = True,
+        max_bytes: int | None = None,
+    ) -> bytes:
+        """GET ``url`` and return the body. Raises :class:`SourceError` (``url``, ``status``, ``kind``).
+
+        ``archive=False`` keeps the body out of the raw archive (full texts have their own cache);
+        ``max_bytes`` refuses a larger body (kind "too_large"; never more than :data:`MAX_BODY_BYTES`)."""
+        netloc = urlsplit(url).netloc or url
+        host = self._key(netloc)
+        name = label or netloc
+        limit = min(MAX_BODY_BYTES, max_bytes) if max_bytes is not None else MAX_BODY_BYTES
         with self._host_lock(host):
-            body = self._get_locked(url, params, host=host, name=name)
-        if self.archive is not None:
+            body = self._get_locked(url, params, host=host, name=name, limit=limit)
+        if self.archive is not None and archive:
             self.archive.save(url, params, body)
         return body
 
-    def _get_locked(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+    def _get_locked(
+        self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
+    ) -> bytes:
         started = self.clock()
         last = {"attempts": 0, "wait": 0.0}
 
@@ -196,7 +227,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            body: bytes = retrying(self._attempt, url, params, host=host, name=name)
+            body: bytes = retrying(self._attempt, url, params, host=host, name=name, limit=limit)
         except _Attempt as failure:
             attempts = int(last["attempts"])
             plural = "attempt" if attempts == 1 else "attempts"
@@ -212,7 +243,9 @@ class HttpClient:
             ) from None
         return body
 
-    def _attempt(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+    def _attempt(
+        self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
+    ) -> bytes:
         self._wait_for_host(host)
         self.requests_made += 1
         logger.debug("GET %s %s", url, dict(params or {}))
@@ -237,12 +270,12 @@ class HttpClient:
                 raise _Attempt("http", f"HTTP {status}", status=status, retry_after=retry_after)
             if status >= 400:
                 raise SourceError(f"{name}: HTTP {status}", url=url, status=status, kind="http", attempts=1)
-            return self._read_body(response, name=name, url=url)
+            return self._read_body(response, name=name, url=url, limit=limit)
         finally:
             response.close()
             self._last_done[host] = self.clock()
 
-    def _read_body(self, response: requests.Response, *, name: str, url: str) -> bytes:
+    def _read_body(self, response: requests.Response, *, name: str, url: str, limit: int) -> bytes:
         """Read the body within ``timeout`` seconds (a trickling server counts as a timeout)."""
         deadline = self.clock() + self.timeout
         chunks: list[bytes] = []
@@ -251,9 +284,9 @@ class HttpClient:
             for chunk in response.iter_content(chunk_size=65536):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:
+                if size > limit:
                     raise SourceError(
-                        f"{name}: response larger than {MAX_BODY_BYTES} bytes", url=url, kind="too_large"
+                        f"{name}: response larger than {limit} bytes", url=url, kind="too_large"
                     )
                 if self.clock() > deadline:
                     raise _Attempt("timeout", "timed out reading the response")
