@@ -305,27 +305,16 @@ REMOVED_KEYS: dict[tuple[str, str], str] = {
         "embedding_requests_per_day",
     )
 }
-#: keys that were renamed: (table, old name) -> new name; the old name is still read, with a one-line note
-RENAMED_KEYS: dict[tuple[str, str], str] = {}
 
 
 def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[str, object]:
-    """An old config's removed and renamed keys, dropped or moved, each with one logged line."""
+    """An old config's removed keys, dropped, each with one logged line (not an error)."""
     upgraded = dict(data)
     for (table, key), why in REMOVED_KEYS.items():
         section = upgraded.get(table)
         if isinstance(section, dict) and key in section:
             upgraded[table] = {k: v for k, v in section.items() if k != key}
             logger.warning("%s: %s.%s: %s", origin, table, key, why)
-    for (table, old), new in RENAMED_KEYS.items():
-        section = upgraded.get(table)
-        if isinstance(section, dict) and old in section:
-            moved = {k: v for k, v in section.items() if k != old}
-            moved.setdefault(new, section[old])
-            upgraded[table] = moved
-            logger.warning(
-                "%s: %s.%s is now %s.%s (the old name still works)", origin, table, old, table, new
-            )
     return upgraded
 
 
