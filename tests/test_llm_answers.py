@@ -138,6 +138,9 @@ def test_a_rerun_before_the_reset_waits_and_the_first_after_completes_only_the_p
     assert waiting.exit_code == 0
     assert world.gemini.count() == 2  # no request into a spent day
     assert "配额将于 11月24日 16:00（UTC+08:00）重置" in waiting.stderr
+    assert (
+        "no request made: waiting for the Gemini quota to reset at 2026-11-24T16:00+08:00" in waiting.stderr
+    )
     notice = "配额将于 11月24日 16:00（UTC+08:00）重置，2 篇深度解读将在此后的首次运行中补全"
     assert notice in world.markdown(DAY)
     world.next_quota_day()
