@@ -330,6 +330,13 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         )
         for message in dict.fromkeys(a.message for a in analyses.values() if a.message):
             progress(f"analyse: {message}")
+        resets = [a.retry_at for a in analyses.values() if a.retry_at is not None]
+        if resets and not spent.requests:
+            waiting = sum(1 for a in analyses.values() if a.retry_at is not None)
+            progress(
+                f"analyse: no request made: waiting for the Gemini quota to reset at "
+                f"{min(resets).isoformat(timespec='minutes')} ({waiting} deep dives pending)"
+            )
         ledger = ledger.plus(spent)
 
     previous = store.load_digest(json_path)
