@@ -167,8 +167,9 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
         mean_b, mean_a = sum(b for b, _ in rows) / n, sum(a for _, a in rows) / n
         mean_l, mean_m = sum(p[0] for p in parts) / n, sum(p[1] for p in parts) / n
         worst = min(a - b for b, a in rows)
+        means = (mean_b, mean_l, mean_m, mean_a)
         print(
-            f"{'mean':<12}{mean_b:>10.3f}{mean_l:>10.3f}{mean_m:>10.3f}{mean_a:>10.3f}{mean_a - mean_b:>+10.3f}"
+            f"{'mean':<12}" + "".join(f"{m:>10.3f}" for m in means) + f"{mean_a - mean_b:>+10.3f}"
             f"{_fmt(_balanced(hits)):>10}"
         )
         print(f"{'worst day':<12}{'':>40}{worst:>+10.3f}")
@@ -209,8 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     mean_delta = sum(a - b for b, a in everything) / len(everything)
     worst = min(a - b for b, a in everything)
     print(
-        f"\nall profiles: mean delta {sum(per_profile) / len(per_profile):+.3f} (mean of the profiles' means), "
-        f"{mean_delta:+.3f} over all {len(everything)} later days; worst day {worst:+.3f}"
+        f"\nall profiles: mean delta {sum(per_profile) / len(per_profile):+.3f} (mean of the profiles' "
+        f"means), {mean_delta:+.3f} over all {len(everything)} later days; worst day {worst:+.3f}"
     )
     return 0
 

@@ -1,27 +1,29 @@
-"""Ranking benchmark for the offline scorer: NDCG@10 per corpus day against hand-made labels, and throughput.
+"""Ranking benchmark: NDCG@10 per labelled corpus day for every labelled profile, and speed.
 
 Usage::
 
-    python bench/bench_ranking.py              # NDCG@10 table + throughput for 10,000 candidates
+    python bench/bench_ranking.py              # per profile and day: the default ranking (lexical +
+                                               # semantic), lexical alone, semantic alone, baselines; speed
     python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
-    python bench/bench_ranking.py --leave-days-out  # tune the scorer's field constants on half the days,
-                                                    # report NDCG@10 on the other half (both ways)
+    python bench/bench_ranking.py --leave-days-out  # the lexical constants and the semantic weight chosen on
+                                                    # other days (and other profiles), scored on the held out
+    python bench/bench_ranking.py --oracle     # the re-rank with a judge within half a grade of the labels,
+                                               # on every profile
     GEMINI_API_KEY=... python bench/bench_ranking.py --llm
-        # the optional stages on top of the scorer, with the real Gemini API (settings from
-        # config.example.toml): embeddings of the top 60 (2 embedding requests a day, its own quota) and the
-        # LLM re-rank of the top 30 (2 requests a day, or 4 when the embeddings reorder the top 30), so the 10
-        # labelled days need one or two free-tier days. Everything is cached in .bench-cache/, so an
-        # interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
+        # the LLM re-rank of the top 30 with the real Gemini API on the re-rank model (settings from
+        # config.example.toml): 2 requests a day of its own quota. Everything is cached in .bench-cache/, so
+        # an interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
     python bench/bench_ranking.py --judgements bench/judgements/blind-llm
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
+    python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
 are parsed here by small local helpers so that the benchmark does not depend on the sources package.
 
-Labels live in ``bench/labels/DATE.json`` (see ``bench/labels/README.md`` for how they were made). Papers not
-in a label file count as grade 0.
+Profiles and labels: :data:`PROFILES` (see ``bench/labels/README.md`` for how the labels were made). Papers
+not in a label file count as grade 0.
 """
 
 from __future__ import annotations
@@ -41,12 +43,22 @@ from typing import Any
 from paper_digest.config import Config, ProfileConfig, api_key_from_env, load_config
 from paper_digest.models import ArxivSignals, HFSignals, Paper, ScoredPaper, Source
 from paper_digest.scoring import score as scoring_constants
-from paper_digest.scoring import score_papers, top_unique
+from paper_digest.scoring import score_papers, semantic, top_unique
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 LABELS = Path(__file__).resolve().parent / "labels"
 K = 10
+
+#: labelled profiles: name -> (the TOML with its [profile], the folder of its consensus labels)
+PROFILES: dict[str, tuple[Path, Path]] = {
+    "example": (ROOT / "config.example.toml", LABELS),
+    "plain-restoration": (
+        ROOT / "bench" / "profiles" / "plain-restoration.toml",
+        LABELS / "plain-restoration",
+    ),
+    "3d-vision": (ROOT / "bench" / "profiles" / "3d-vision.toml", LABELS / "3d-vision"),
+}
 
 Ranker = Callable[[Sequence[Paper], ProfileConfig], list[str]]
 
@@ -123,9 +135,13 @@ def load_profile(path: Path = ROOT / "config.example.toml") -> ProfileConfig:
     return ProfileConfig.model_validate(data.get("profile", {}))
 
 
-def load_labels(day: str) -> dict[str, int]:
-    data = json.loads((LABELS / f"{day}.json").read_text(encoding="utf-8"))
+def load_labels(day: str, folder: Path = LABELS) -> dict[str, int]:
+    data = json.loads((folder / f"{day}.json").read_text(encoding="utf-8"))
     return {pid: int(grade) for pid, grade in data["grades"].items()}
+
+
+def labelled_days(folder: Path = LABELS) -> list[str]:
+    return [d for d in corpus_days() if (folder / f"{d}.json").exists()]
 
 
 # ----------------------------------------------------------------------------------------------- rankers
@@ -133,6 +149,18 @@ def load_labels(day: str) -> dict[str, int]:
 
 def rank_scorer(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
     return [s.paper.id for s in score_papers(papers, profile)]
+
+
+def rank_default(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    """What a run ranks by default: the lexical scorer plus the offline semantic stage."""
+    return [s.paper.id for s in semantic.load_scorer(profile).adjust(score_papers(papers, profile))]
+
+
+def rank_semantic_only(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
+    """The semantic similarity alone (no lexical score): what the model sees on its own."""
+    total, _ = semantic.load_scorer(profile).similarity(papers)
+    order = sorted(range(len(papers)), key=lambda i: (-float(total[i]), papers[i].id))
+    return [papers[i].id for i in order]
 
 
 def rank_naive(papers: Sequence[Paper], profile: ProfileConfig) -> list[str]:
@@ -329,54 +357,115 @@ def pool(day: str, profile: ProfileConfig, depth: int = 40) -> None:
 
 
 def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
-    """NDCG@10 per labelled day: the offline scorer, then with the embeddings stage, with the LLM re-rank, and
-    with both chained as the pipeline runs them (embeddings first).
+    """NDCG@10 per labelled day: the offline scorer, then with the LLM re-rank.
 
     Uses the real google-genai client against ``config.llm`` (GOOGLE_GEMINI_BASE_URL points it elsewhere, as
-    the tests do with the fake server). A day where a stage could not cover all its top candidates (quota
-    spent, an error) is marked and left out of the means, so a partial run is never read as a result."""
-    from paper_digest.analysis import Embedder, Reranker
+    the tests do with the fake server), through the product's one LLM client and its re-rank model. A day
+    where the re-rank could not cover all its top candidates (quota spent, an error) is marked and left out
+    of the means, so a partial run is never read as a result."""
+    from paper_digest.analysis import (
+        LLMClient,
+        RerankCache,
+        build_rerank_system_instruction,
+        rerank,
+        rerank_profile_fingerprint,
+    )
 
-    scoring = config.scoring.model_copy(update={"llm_rerank": True, "embeddings": True})
-    common = {"api_key": api_key, "cache_dir": cache_dir, "profile": config.profile}
-    embedder = Embedder(config.llm, scoring, **common)  # liked papers only from the day's candidates
-    reranker = Reranker(config.llm, scoring, **common)
-    requests = {"embed": 0, "rerank": 0}
-    cached = {"embed": 0, "rerank": 0}
+    scoring = config.scoring.model_copy(update={"llm_rerank": True})
+    client = LLMClient(config.llm, api_key=api_key, state_dir=cache_dir / "analysis")
+    cache = RerankCache(cache_dir, rerank_profile_fingerprint(config.profile))
+    system = build_rerank_system_instruction(config.profile)
+    requests = cached = 0
     rows: list[tuple[float, ...]] = []
-    names = ("scorer", "+embed", "+rerank", "+both")
+    names = ("offline", "+rerank")
+    stage = semantic.load_scorer(config.profile, weight=config.scoring.semantic_weight)
+    print("offline = what a run ranks before the re-rank (lexical + semantic unless semantic = false)")
     print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names) + f"{'requests':>10}")
     for day in corpus_days():
         if not (LABELS / f"{day}.json").exists():
             continue
         papers, grades = load_day(day), load_labels(day)
         offline = score_papers(papers, config.profile)
-        embedded, e_ledger = embedder.embed(offline)
-        reranked, r_ledger = reranker.rerank(offline)
-        both, b_ledger = reranker.rerank(embedded)
-        for name, ledger in (("embed", e_ledger), ("rerank", r_ledger), ("rerank", b_ledger)):
-            requests[name] += ledger.requests
-            cached[name] += ledger.cache_hits
-        covered = (
-            _covered(embedded, ("embedding", "liked"), scoring.embed_top)
-            and _covered(reranked, ("llm",), scoring.rerank_top)
-            and _covered(both, ("llm",), scoring.rerank_top)
-        )
-        values = [ndcg_at_k([s.paper.id for s in r], grades) for r in (offline, embedded, reranked, both)]
+        if config.scoring.semantic:
+            offline = stage.adjust(offline)
+        reranked, ledger = rerank(client, cache, offline, scoring=scoring, system=system)
+        requests += ledger.requests
+        cached += ledger.cache_hits
+        covered = _covered(reranked, ("llm",), scoring.rerank_top)
+        values = [ndcg_at_k([s.paper.id for s in r], grades) for r in (offline, reranked)]
         if covered:
             rows.append(tuple(values))
-        spent = e_ledger.requests + r_ledger.requests + b_ledger.requests
-        mark = "" if covered else "  (partial: a stage did not cover its top candidates)"
-        print(f"{day:<12}" + "".join(f"{v:>10.3f}" for v in values) + f"{spent:>10}{mark}")
+        mark = "" if covered else "  (partial: the re-rank did not cover its top candidates)"
+        print(f"{day:<12}" + "".join(f"{v:>10.3f}" for v in values) + f"{ledger.requests:>10}{mark}")
+    client.close()
     if not rows:
         print("\nno day fully covered (no quota left today?); rerun later, what was paid for is cached")
         return 1
     _summary(list(zip(*rows, strict=True)))
     print(
-        f"\n{len(rows)} days fully covered; requests: {requests['embed']} embed, "
-        f"{requests['rerank']} rerank; from the cache: {cached['embed']} vectors, "
-        f"{cached['rerank']} judgements ({cache_dir})"
+        f"\n{len(rows)} days fully covered; requests: {requests} rerank; "
+        f"from the cache: {cached} judgements ({cache_dir})"
     )
+    return 0
+
+
+#: how far a stand-in judge may be from the truth: half a grade (a grade is 10/3 on the 0-10 scale)
+ORACLE_NOISE = 0.5
+ORACLE_SEEDS = 5
+
+
+def oracle_table(config: Config, noise: float = ORACLE_NOISE, seeds: int = ORACLE_SEEDS) -> int:
+    """NDCG@10 per labelled day of every profile when the re-rank's judge is the labels themselves with noise:
+    ``relevance = round(10/3 * (grade + u))``, ``u`` uniform in ``[-noise, +noise]`` grades, for the default
+    offline ranking's top ``scoring.rerank_top``, through the re-rank's own blend. The mean over ``seeds``
+    noise draws per day. A judge this good is an assumption: the blind-judge files measure a real one."""
+    import random
+
+    from paper_digest.analysis.rerank import RerankJudgement, blend
+
+    top_n = config.scoring.rerank_top
+    print(
+        f"re-rank of the top {top_n} with a judge within {noise:g} grade of the labels ({seeds} draws a day)"
+    )
+    for name, (toml, folder) in PROFILES.items():
+        profile = load_profile(toml)
+        stage = semantic.load_scorer(profile)
+        rows: list[tuple[float, ...]] = []
+        print(f"profile {name}")
+        print(f"{'day':<12}{'offline':>10}{'+rerank':>10}{'recall@30':>10}{'lexical':>10}{'+rerank':>10}")
+        for day in labelled_days(folder):
+            papers, grades = load_day(day), load_labels(day, folder)
+            lexical = score_papers(papers, profile)
+            row: list[float] = []
+            for offline in (stage.adjust(lexical), lexical):
+                top = top_unique(offline, top_n)
+                values = []
+                for seed in range(seeds):
+                    rng = random.Random(f"{name}/{day}/{seed}")
+                    judged = {
+                        pid: RerankJudgement(
+                            id=pid,
+                            relevance=min(
+                                10, max(0, round(10 / 3 * (grades.get(pid, 0) + rng.uniform(-noise, noise))))
+                            ),
+                            reason="oracle",
+                        )
+                        for pid in top
+                    }
+                    blended = [
+                        blend(s, judged[s.paper.id], model="oracle") if s.paper.id in top else s
+                        for s in offline
+                    ]
+                    blended.sort(key=lambda s: (-s.score, s.paper.id))
+                    values.append(ndcg_at_k([s.paper.id for s in blended], grades))
+                row += [ndcg_at_k([s.paper.id for s in offline], grades), sum(values) / len(values)]
+                if len(row) == 2:
+                    relevant = [pid for pid, g in grades.items() if g >= 2]
+                    row.append(sum(1 for pid in relevant if pid in top) / max(len(relevant), 1))
+            rows.append(tuple(row))
+            print(f"{day:<12}" + "".join(f"{v:>10.3f}" for v in row))
+        _summary(list(zip(*rows, strict=True)))
+        print()
     return 0
 
 
@@ -388,8 +477,14 @@ def judged_table(config: Config, folder: Path) -> int:
     (:func:`paper_digest.analysis.rerank.blend`), so the figure is what the stage would make of that judge."""
     from paper_digest.analysis.rerank import RerankJudgement, blend
 
-    rows: list[tuple[float, float]] = []
-    print(f"{'day':<12}{'scorer':>10}{'+judged':>10}{'judged':>10}")
+    rows: list[tuple[float, ...]] = []
+    stage = semantic.load_scorer(config.profile)
+    print(
+        "lexical = the lexical scorer alone; default = lexical + semantic; judged = share of the top judged"
+    )
+    print(
+        f"{'day':<12}{'lexical':>10}{'+judged':>10}{'judged':>8}{'default':>10}{'+judged':>10}{'judged':>8}"
+    )
     for day in corpus_days():
         path = folder / f"{day}.json"
         if not (LABELS / f"{day}.json").exists() or not path.exists():
@@ -402,26 +497,33 @@ def judged_table(config: Config, folder: Path) -> int:
             )
         }
         papers, grades = load_day(day), load_labels(day)
-        offline = score_papers(papers, config.profile)
-        top = top_unique(offline, config.scoring.rerank_top)
-        blended = [
-            blend(s, judged[s.paper.id], model=folder.name)
-            if s.paper.id in judged and s.paper.id in top
-            else s
-            for s in offline
-        ]
-        blended.sort(key=lambda s: (-s.score, s.paper.id))
-        values = (
-            ndcg_at_k([s.paper.id for s in offline], grades),
-            ndcg_at_k([s.paper.id for s in blended], grades),
-        )
-        rows.append(values)
-        count = sum(1 for pid in top if pid in judged)
-        print(f"{day:<12}{values[0]:>10.3f}{values[1]:>10.3f}{f'{count}/{len(top)}':>10}")
+        lexical = score_papers(papers, config.profile)
+        row: list[float] = []
+        line = f"{day:<12}"
+        for offline in (lexical, stage.adjust(lexical)):
+            top = top_unique(offline, config.scoring.rerank_top)
+            blended = [
+                blend(s, judged[s.paper.id], model=folder.name)
+                if s.paper.id in judged and s.paper.id in top
+                else s
+                for s in offline
+            ]
+            blended.sort(key=lambda s: (-s.score, s.paper.id))
+            values = (
+                ndcg_at_k([s.paper.id for s in offline], grades),
+                ndcg_at_k([s.paper.id for s in blended], grades),
+            )
+            row += values
+            count = sum(1 for pid in top if pid in judged)
+            line += f"{values[0]:>10.3f}{values[1]:>10.3f}{f'{count}/{len(top)}':>8}"
+        rows.append(tuple(row))
+        print(line)
     if not rows:
         print(f"no judgement files for the labelled days in {folder}", file=sys.stderr)
         return 2
-    _summary(list(zip(*rows, strict=True)))
+    for label, fn in (("mean", lambda c: sum(c) / len(c)), ("min", min)):
+        a, b, c, d = (fn(column) for column in zip(*rows, strict=True))
+        print(f"{label:<12}{a:>10.3f}{b:>10.3f}{'':>8}{c:>10.3f}{d:>10.3f}")
     return 0
 
 
@@ -459,9 +561,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the re-rank blend with judgements from files (DIR/DATE.json), e.g. bench/judgements/blind-llm",
     )
     parser.add_argument(
+        "--oracle",
+        action="store_true",
+        help="the re-rank's blend with a stand-in judge: the labels within half a grade, on every profile",
+    )
+    parser.add_argument(
+        "--write-background",
+        action="store_true",
+        help="recompute the semantic stage's background vector from the corpus (no labels read)",
+    )
+    parser.add_argument(
         "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="vector and judgement cache for --llm"
     )
     args = parser.parse_args(argv)
+    if args.oracle:
+        return oracle_table(load_config(ROOT / "config.example.toml", env={}))
     if args.judgements:
         return judged_table(load_config(ROOT / "config.example.toml", env={}), args.judgements)
     if args.llm:
@@ -470,31 +584,149 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("--llm needs a Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY)", file=sys.stderr)
             return 2
         return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
+    if args.write_background:
+        return write_background()
     profile = load_profile()
     if args.leave_days_out:
         leave_days_out(profile)
+        print()
+        semantic_held_out()
         return 0
     if args.pool:
         pool(args.pool, profile)
         return 0
-    rankers: dict[str, Ranker] = {"scorer": rank_scorer, "naive": rank_naive, "upvotes": rank_upvotes}
-    results: dict[str, list[float]] = {name: [] for name in rankers}
-    print(f"{'day':<12}" + "".join(f"{name:>10}" for name in rankers) + f"{'relevant':>10}")
-    for day in corpus_days():
-        if not (LABELS / f"{day}.json").exists():
-            continue
-        papers = load_day(day)
-        grades = load_labels(day)
-        row = f"{day:<12}"
-        for name, ranker in rankers.items():
-            value = ndcg_at_k(ranker(papers, profile), grades)
-            results[name].append(value)
-            row += f"{value:>10.3f}"
-        relevant = sum(1 for g in grades.values() if g > 0)
-        print(row + f"{relevant:>10}")
-    _summary(list(results.values()))
+    for name in PROFILES:
+        ranking_table(name)
+        print()
     seconds = throughput(profile)
-    print(f"\nthroughput: 10,000 candidates scored in {seconds:.2f} s ({10_000 / seconds:,.0f} papers/s)")
+    rate = 10_000 / seconds
+    print(f"throughput (lexical): 10,000 candidates scored in {seconds:.2f} s ({rate:,.0f} papers/s)")
+    day_seconds, load_seconds = semantic_speed(profile)
+    print(
+        f"a 500-paper day, lexical + semantic: {day_seconds:.2f} s CPU (fresh word cache); "
+        f"model loaded in {load_seconds:.2f} s CPU"
+    )
+    return 0
+
+
+def ranking_table(name: str) -> None:
+    """NDCG@10 per labelled day of one profile: the default ranking (lexical + semantic), the lexical scorer
+    alone, the semantic similarity alone, and two baselines."""
+    toml, folder = PROFILES[name]
+    profile = load_profile(toml)
+    rankers: dict[str, Ranker] = {
+        "default": rank_default,
+        "lexical": rank_scorer,
+        "semantic": rank_semantic_only,
+        "naive": rank_naive,
+        "upvotes": rank_upvotes,
+    }
+    results: dict[str, list[float]] = {r: [] for r in rankers}
+    print(f"profile {name} ({toml.relative_to(ROOT)}; labels {folder.relative_to(ROOT)})")
+    print(f"{'day':<12}" + "".join(f"{r:>10}" for r in rankers) + f"{'relevant':>10}")
+    for day in labelled_days(folder):
+        papers, grades = load_day(day), load_labels(day, folder)
+        row = f"{day:<12}"
+        for ranker_name, ranker in rankers.items():
+            value = ndcg_at_k(ranker(papers, profile), grades)
+            results[ranker_name].append(value)
+            row += f"{value:>10.3f}"
+        print(row + f"{sum(1 for g in grades.values() if g > 0):>10}")
+    _summary(list(results.values()))
+
+
+def semantic_speed(profile: ProfileConfig, n: int = 500) -> tuple[float, float]:
+    """CPU seconds of this process (one core; wall time swings with whatever else the machine runs) to rank
+    an n-paper day, lexical + semantic with a fresh model (so the word cache starts empty), and to load the
+    model."""
+    pool: list[Paper] = []
+    for day in corpus_days():
+        pool.extend(load_day(day))
+    papers = pool[-n:]
+    start = time.process_time()
+    model = semantic.StaticModel.load()
+    loaded = time.process_time() - start
+    start = time.process_time()
+    semantic.SemanticScorer(model, profile).adjust(score_papers(papers, profile))
+    return time.process_time() - start, loaded
+
+
+#: the semantic stage's weight (points per unit of similarity) and the values tried
+SEMANTIC_GRID = (0.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0)
+
+
+def semantic_held_out() -> None:
+    """The semantic weight chosen without the days (or the profile) it is tested on.
+
+    Leave days out: per profile, alternate days form two halves; the weight with the best mean over every
+    profile's tuning half is reported on the held-out halves (both ways). Leave a profile out: the weight is
+    chosen on the other two profiles and reported on the third."""
+    lexical: dict[tuple[str, str], tuple[list[ScoredPaper], dict[str, int]]] = {}
+    scorers: dict[str, semantic.SemanticScorer] = {}
+    for name, (toml, folder) in PROFILES.items():
+        profile = load_profile(toml)
+        scorers[name] = semantic.load_scorer(profile)
+        for day in labelled_days(folder):
+            lexical[(name, day)] = (score_papers(load_day(day), profile), load_labels(day, folder))
+    values: dict[float, dict[tuple[str, str], float]] = {}
+    saved = semantic.POINTS_PER_UNIT
+    try:
+        for weight in SEMANTIC_GRID:
+            semantic.POINTS_PER_UNIT = weight
+            values[weight] = {
+                key: ndcg_at_k([s.paper.id for s in scorers[key[0]].adjust(ranked)], grades)
+                for key, (ranked, grades) in lexical.items()
+            }
+    finally:
+        semantic.POINTS_PER_UNIT = saved
+
+    def mean(weight: float, keys: Sequence[tuple[str, str]]) -> float:
+        return sum(values[weight][k] for k in keys) / len(keys)
+
+    print(
+        f"semantic weight (points per unit of similarity, shipped {saved:g}) chosen on other days or profiles"
+    )
+    halves: list[list[tuple[str, str]]] = [[], []]
+    for name, (_, folder) in PROFILES.items():
+        for i, day in enumerate(labelled_days(folder)):
+            halves[i % 2].append((name, day))
+    print(f"{'held out':<28}{'weight':>8}{'mean':>8}{'min':>8}{'shipped':>9}{'lexical':>9}")
+    for tune, held in ((halves[0], halves[1]), (halves[1], halves[0])):
+        best = max(SEMANTIC_GRID, key=lambda w: mean(w, tune))
+        for name in PROFILES:
+            keys = [k for k in held if k[0] == name]
+            print(
+                f"{name + (' odd days' if held is halves[1] else ' even days'):<28}{best:>8g}"
+                f"{mean(best, keys):>8.3f}{min(values[best][k] for k in keys):>8.3f}"
+                f"{mean(saved, keys):>9.3f}{mean(0.0, keys):>9.3f}"
+            )
+    for name in PROFILES:
+        tune_keys = [k for k in lexical if k[0] != name]
+        keys = [k for k in lexical if k[0] == name]
+        best = max(SEMANTIC_GRID, key=lambda w: mean(w, tune_keys))
+        print(
+            f"{name + ' (profile out)':<28}{best:>8g}{mean(best, keys):>8.3f}"
+            f"{min(values[best][k] for k in keys):>8.3f}{mean(saved, keys):>9.3f}{mean(0.0, keys):>9.3f}"
+        )
+
+
+def write_background() -> int:
+    """Write the shipped model's background vector: the mean embedding of every candidate of every corpus
+    day (the paper view the stage embeds). Unsupervised: no label is read."""
+    model = semantic.StaticModel.load()
+    papers = [p for day in corpus_days() for p in load_day(day)]
+    vectors = model.embed([semantic.paper_view(p) for p in papers])
+    data = {
+        "model": semantic.MODEL_NAME,
+        "what": "mean embedding of the paper view (title + first two abstract sentences) of every "
+        "candidate (HF Daily Papers + arXiv cs.CV) of the corpus days; "
+        "written by bench/bench_ranking.py --write-background",
+        "papers": len(papers),
+        "days": corpus_days(),
+        "vector": [round(float(x), 6) for x in vectors.mean(axis=0)],
+    }
+    semantic.BACKGROUND_FILE.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {semantic.BACKGROUND_FILE} from {len(papers)} papers")
     return 0
 
 

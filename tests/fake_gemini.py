@@ -17,7 +17,17 @@ Behaviours for :meth:`FakeGemini.script`: ``ok``, ``429_minute`` (the real per-m
 ``blocked`` (promptFeedback.blockReason SAFETY, no candidates), ``safety`` (candidate finishReason SAFETY),
 ``empty`` (a candidate without content), ``invalid_json``, ``drop`` (close the connection, no response),
 ``bad_key_400`` (the real answer to an unknown key: 400 INVALID_ARGUMENT, reason API_KEY_INVALID), ``slow``
-(answer ``ok`` after ``slow_seconds`` real seconds, to provoke a client timeout).
+(answer ``ok`` after ``slow_seconds`` real seconds, to provoke a client timeout), and the answers of the live
+service the client must tell apart (the sources are next to each body below): ``429_limit0`` (the real per-day
+body as it came, "limit: 0": a model not on the key's tier), ``location`` (400 FAILED_PRECONDITION "User
+location is not supported for the API use."), ``401``, ``html_200`` (a captive portal's page with status 200),
+``html_403`` (a proxy's own error page), ``recitation`` (finishReason RECITATION), ``finish_unknown`` (a
+finish reason the SDK does not know, no text) and ``finish_unknown_text`` (the same reason with a whole
+answer).
+
+``GET /{api_version}/models`` (``client.models.list``) lists :attr:`FakeGemini.served_models`; a model not in
+that list answers every generate request with the real 404 ("models/X is not found for API version v1beta, or
+is not supported for generateContent. Call ListModels ...").
 
 Re-rank batches (a request whose response schema is an array of objects with a ``relevance`` field) are
 answered with a JSON array judging every ``<paper id="...">`` block of the request: relevance from
@@ -25,21 +35,12 @@ answered with a JSON array judging every ``<paper id="...">`` block of the reque
 ``max_tokens`` and ``invalid_json`` mean the same as above, and ``partial`` judges only the first half of
 the ids (every other behaviour is shared with deep dives).
 
-Embedding batches (``POST /{api_version}/models/{model}:batchEmbedContents``, which is what
-``client.models.embed_content`` sends) are answered with one vector per item: :func:`bag_of_words_vector` of
-the item's text (a hashed bag of words, scaled so that it is not unit-length), so texts sharing words are
-similar and disjoint texts are not. The limits count every item of a batch as one request (as the free tier is
-reported to do). For them ``ok``, ``429_minute``, ``429_day``, ``500``, ``503``, ``400``, ``403``, ``404``,
-``drop`` and ``bad_key_400`` mean the same as above; ``invalid_json`` answers 200 with a body that is not
-JSON, ``wrong_count`` leaves out the last vector, ``bad_values`` sends a vector of strings.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import math
 import re
 import threading
 import time
@@ -54,10 +55,9 @@ PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 PER_MINUTE_BODY = PAYLOADS / "gemini_429_perminute_gemini-3-flash.json"
 PER_DAY_BODY = PAYLOADS / "gemini_429_perday_gemini-2.0-flash.json"
 
-_PATH = re.compile(
-    r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<method>generateContent|batchEmbedContents)$"
-)
+_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<method>generateContent)$")
 _MODEL_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)$")
+_LIST_PATH = re.compile(r"^/(?P<version>[^/]+)/models/?$")
 _TITLE = re.compile(r"标题：(?P<title>[^\n]*)")
 _RERANK_ID = re.compile(r'<paper id="(?P<id>[^"]+)">')
 
@@ -66,6 +66,7 @@ BEHAVIOURS = frozenset(
         "ok",
         "429_minute",
         "429_day",
+        "429_limit0",
         "500",
         "503",
         "400",
@@ -80,29 +81,15 @@ BEHAVIOURS = frozenset(
         "bad_key_400",
         "slow",
         "partial",
-        "wrong_count",
-        "bad_values",
+        "location",
+        "401",
+        "html_200",
+        "html_403",
+        "recitation",
+        "finish_unknown",
+        "finish_unknown_text",
     }
 )
-_WORD = re.compile(r"\w+")
-#: the fake's vectors are scaled by this, so a client that forgets to normalise them is caught
-VECTOR_SCALE = 0.37
-
-
-def bag_of_words_vector(text: str, dimensions: int) -> list[float]:
-    """A deterministic, meaningful fake embedding: each lower-cased word adds +-1 at a hashed position."""
-    vector = [0.0] * dimensions
-    for word in _WORD.findall(text.lower()):
-        digest = hashlib.sha256(word.encode("utf-8")).digest()
-        index = int.from_bytes(digest[:4], "big") % dimensions
-        vector[index] += 1.0 if digest[4] % 2 == 0 else -1.0
-    return [round(x * VECTOR_SCALE, 6) for x in vector]
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
 
 
 class FakeClock:
@@ -143,34 +130,6 @@ class RecordedRequest:
     at: float
     status: int = 0
     behaviour: str = ""
-    #: "generateContent" or "batchEmbedContents"
-    method: str = "generateContent"
-
-    @property
-    def is_embed(self) -> bool:
-        return self.method == "batchEmbedContents"
-
-    @property
-    def embed_items(self) -> list[dict[str, Any]]:
-        items = self.body.get("requests")
-        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-
-    @property
-    def embed_texts(self) -> list[str]:
-        """The text of each item of an embedding batch, in order."""
-        return [
-            "\n".join(part.get("text", "") for part in (item.get("content") or {}).get("parts", []))
-            for item in self.embed_items
-        ]
-
-    @property
-    def embed_task_types(self) -> set[str]:
-        return {str(item.get("taskType")) for item in self.embed_items}
-
-    @property
-    def cost(self) -> int:
-        """What the request counts against the limits: the items of an embedding batch, else 1."""
-        return max(1, len(self.embed_items)) if self.is_embed else 1
 
     @property
     def max_output_tokens(self) -> int | None:
@@ -264,12 +223,11 @@ class FakeGemini:
         self.default_relevance = 5
         #: builds the answer's JSON from the paper title in the prompt (replace it to serve other content)
         self.deep_dive: Callable[[str], dict[str, Any]] = deep_dive_json
-        #: the vector of one embedding item from its text and the requested dimensionality
-        self.embed_vector: Callable[[str, int], list[float]] = bag_of_words_vector
-        #: dimensionality when a request names none (gemini-embedding-001 answers 3072 by default)
-        self.default_dimensions = 3072
-        #: model -> (per_window, per_day) for a model with its own quota (e.g. the embedding model)
+        #: model -> (per_window, per_day) for a model with its own quota (e.g. a Flash-Lite)
         self.model_limits: dict[str, tuple[int | None, int | None]] = {}
+        #: what models.list answers; a generate request to a model not listed gets the real 404 (None: any)
+        self.served_models: list[str] | None = None
+        self.model_lists = 0
         self.requests: list[RecordedRequest] = []
         self.statuses: Counter[int] = Counter()
         self.max_in_flight = 0
@@ -358,7 +316,9 @@ class FakeGemini:
 
     # -- answers -------------------------------------------------------------------------------------------
 
-    def _quota_body(self, template: dict[str, Any], model: str, delay: float | None) -> dict[str, Any]:
+    def _quota_body(
+        self, template: dict[str, Any], model: str, delay: float | None, limit: int | None = None
+    ) -> dict[str, Any]:
         body = copy.deepcopy(template)
         error = body["error"]
         error["message"] = re.sub(r"model: [\w.\-]+", f"model: {model}", error["message"])
@@ -371,19 +331,26 @@ class FakeGemini:
             error["message"] = re.sub(
                 r"Please retry in [0-9.]+s", f"Please retry in {delay:.9f}s", error["message"]
             )
+        if limit is not None:
+            # the real per-day body is from a key whose tier had no quota for the model ("limit: 0"); a spent
+            # day says the model's real limit ("limit: 20, model: gemini-3.6-flash", OmniRoute #9504)
+            error["message"] = error["message"].replace("limit: 0,", f"limit: {limit},")
+            for detail in error["details"]:
+                for violation in detail.get("violations", []):
+                    violation["quotaValue"] = str(limit)
         return body
 
     def _decide(self, model: str, request: RecordedRequest) -> tuple[int, Any]:
-        """Limits first, then the script. Called under the lock. An embedding batch counts its items."""
+        """Limits first, then the script. Called under the lock."""
         state = self._models[model]
         now = self.clock()
-        cost = request.cost
+        cost = 1
         per_window, per_day = self.model_limits.get(model, (self.per_window, self.per_day))
         if state.day_exhausted or (per_day is not None and state.day_count + cost > per_day):
             if per_day is not None and state.day_count >= per_day:
                 state.day_exhausted = True
             request.behaviour = "limit_day"
-            return 429, self._quota_body(self._per_day, model, None)
+            return 429, self._quota_body(self._per_day, model, None, limit=per_day or 20)
         if per_window is not None:
             while state.window and state.window[0] <= now - self.window_seconds:
                 state.window.popleft()
@@ -392,6 +359,9 @@ class FakeGemini:
                 delay = state.window[max(index, 0)] + self.window_seconds - now if state.window else 0.0
                 request.behaviour = "limit_window"
                 return 429, self._quota_body(self._per_minute, model, max(delay, 0.0))
+        if self.served_models is not None and model not in self.served_models:
+            request.behaviour = "404"
+            return self._answer(model, request, "404")
         queue = self._scripts[model] if self._scripts.get(model) else self._scripts[None]
         behaviour = queue.popleft() if queue else "ok"
         request.behaviour = behaviour
@@ -399,26 +369,16 @@ class FakeGemini:
             return 429, self._quota_body(self._per_minute, model, None)
         if behaviour == "429_day":
             state.day_exhausted = True
+            return 429, self._quota_body(self._per_day, model, None, limit=per_day or 20)
+        if behaviour == "429_limit0":  # the real body as it came: a model not on the key's tier
             return 429, self._quota_body(self._per_day, model, None)
+        if behaviour == "location":
+            # google-gemini/gemini-cli #24641, poenl/gemini-api #4 (a proxy exit in an unserved region)
+            message = "User location is not supported for the API use."
+            return 400, {"error": {"code": 400, "message": message, "status": "FAILED_PRECONDITION"}}
         state.window.extend([now] * cost)
         state.day_count += cost
-        if request.is_embed and behaviour not in _HTTP_FAULTS:
-            return self._embed_answer(request, behaviour)
         return self._answer(model, request, behaviour)
-
-    def _embed_answer(self, request: RecordedRequest, behaviour: str) -> tuple[int, Any]:
-        """One vector per item (or the scripted garbling). Bytes are sent as they are (not JSON)."""
-        if behaviour == "invalid_json":
-            return 200, b'{"embeddings": [{"values": [0.1, 0.2'
-        vectors: list[dict[str, Any]] = []
-        for item, text in zip(request.embed_items, request.embed_texts, strict=True):
-            dimensions = int(item.get("outputDimensionality") or self.default_dimensions)
-            vectors.append({"values": self.embed_vector(text, dimensions)})
-        if behaviour == "wrong_count":
-            vectors = vectors[:-1]
-        elif behaviour == "bad_values" and vectors:
-            vectors[0] = {"values": ["high", "low"]}
-        return 200, {"embeddings": vectors}
 
     def _answer(
         self, model: str, request: RecordedRequest, behaviour: str
@@ -434,8 +394,23 @@ class FakeGemini:
         if behaviour == "403":
             return 403, _permission_denied()
         if behaviour == "404":
-            message = f"models/{model} is not found for API version {request.api_version}."
+            # the live answer for a retired model (gemini-2.0-flash since 2026-06-01; deprecations page)
+            message = (
+                f"models/{model} is not found for API version {request.api_version}, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their supported "
+                "methods."
+            )
             return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
+        if behaviour == "401":
+            message = (
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                "or other valid authentication credential."
+            )
+            return 401, {"error": {"code": 401, "message": message, "status": "UNAUTHENTICATED"}}
+        if behaviour == "html_200":
+            return 200, HTML_PORTAL
+        if behaviour == "html_403":
+            return 403, HTML_PROXY_403
         if behaviour == "drop":
             return 0, None
         if behaviour == "bad_key_400":
@@ -453,8 +428,11 @@ class FakeGemini:
         if behaviour == "empty":
             candidate = {"content": {"role": "model"}, "finishReason": "STOP", "index": 0}
             return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
-        if behaviour == "safety":
-            candidate = {"finishReason": "SAFETY", "index": 0}
+        if behaviour in ("safety", "recitation", "finish_unknown"):
+            reason = {"safety": "SAFETY", "recitation": "RECITATION", "finish_unknown": UNKNOWN_FINISH}[
+                behaviour
+            ]
+            candidate = {"finishReason": reason, "index": 0}
             return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
         if request.is_rerank:
             text = json.dumps(self._rerank_answer(request, behaviour), ensure_ascii=False)
@@ -470,6 +448,8 @@ class FakeGemini:
             text = text.replace('"relevance"', "relevance")
         elif behaviour == "invalid_json":
             text = text.replace('"one_sentence"', "one_sentence")
+        if behaviour == "finish_unknown_text":
+            finish = UNKNOWN_FINISH
         candidate = {
             "content": {"parts": [{"text": text}], "role": "model"},
             "finishReason": finish,
@@ -492,8 +472,18 @@ class FakeGemini:
         ]
 
 
-#: behaviours answered by an HTTP error or a dropped connection, the same for every kind of request
-_HTTP_FAULTS = frozenset({"500", "503", "400", "403", "404", "drop", "bad_key_400"})
+#: a finish reason newer than the SDK (the live service adds them: PUP_LIMITED_DISABLED, CONTINUATION, ...)
+UNKNOWN_FINISH = "FUTURE_FINISH_REASON"
+#: a captive portal's sign-in page, answered with 200 instead of the API's JSON
+HTML_PORTAL = (
+    b"<!DOCTYPE html><html><head><title>Sign in to the network</title></head><body>"
+    b"<form action='/login'>Accept the terms to continue BODY-MARKER</form></body></html>"
+)
+#: a proxy's own refusal page (not Google's JSON: not a refused key)
+HTML_PROXY_403 = (
+    b"<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>"
+    b"<p>Access denied by proxy policy BODY-MARKER</p></body></html>"
+)
 
 
 def _api_key_invalid() -> dict[str, Any]:
@@ -534,8 +524,10 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, payload: dict[str, Any] | bytes) -> None:
             data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+            html = data.lstrip().startswith(b"<")
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            content_type = "text/html; charset=UTF-8" if html else "application/json; charset=UTF-8"
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             try:
                 self.end_headers()
@@ -544,7 +536,25 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def do_GET(self) -> None:
-            """``client.models.get``: the model's metadata (used by ``paper-digest check --online``)."""
+            """``client.models.get``: the model's metadata; ``client.models.list``: the served models."""
+            if _LIST_PATH.match(self.path.split("?")[0]):
+                with fake._lock:
+                    fake.model_lists += 1
+                if self.headers.get("x-goog-api-key") != fake.api_key:
+                    self._send(403, _permission_denied())
+                    return
+                names = fake.served_models if fake.served_models is not None else ["gemini-3.8-flash"]
+                models = [
+                    {
+                        "name": f"models/{name}",
+                        "version": "001",
+                        "displayName": name,
+                        "supportedGenerationMethods": ["generateContent", "countTokens"],
+                    }
+                    for name in names
+                ]
+                self._send(200, {"models": models})
+                return
             match = _MODEL_PATH.match(self.path.split("?")[0])
             if match is None:
                 self._send(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})
@@ -590,7 +600,6 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 raw=raw,
                 headers=headers,
                 at=fake.clock(),
-                method=match.group("method"),
             )
             with fake._lock:
                 fake.requests.append(request)

@@ -166,6 +166,13 @@ def rich_digest() -> Digest:
             authors=[],
             abstract="Old ids still work.",
             score=12.0,
+            score_reasons=[
+                ScoreReason(kind="keyword", detail="'restoration' in title", points=8, topic="图像复原"),
+                ScoreReason(kind="description", detail="'diffusion' in abstract", points=3, topic="扩散"),
+                ScoreReason(
+                    kind="description", detail="'diffusion model' in abstract", points=1, topic="扩散模型"
+                ),
+            ],
             sources=[Source.ARXIV],
             links=_links("astro-ph/0601001"),
             deep_dive=False,
@@ -207,7 +214,7 @@ def rich_digest() -> Digest:
             llm=ledger,
         ),
         min_score=30.0,
-        to_rate=["2606.16000", "astro-ph/0601001", "2606.99999"],
+        to_rate=["2606.16000", "2606.99999"],
     )
 
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from world import API_KEY, MODEL, World
 
 from paper_digest import __version__, cli, store
+from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
 SECTIONS = ("核心创新点", "技术细节", "对我的启发", "潜在缺陷")
@@ -64,15 +65,21 @@ def test_run_writes_digest_and_sidecar(world: World) -> None:
     assert API_KEY not in md + result.output + (world.out / f"{DAY}.json").read_text(encoding="utf-8")
 
 
-def test_rerun_costs_no_llm_request(world: World) -> None:
+def test_rerun_of_a_finished_day_costs_nothing_and_changes_no_byte(world: World) -> None:
+    """The digest shows what its deep dives cost in all; a rerun served from the cache leaves every file of
+    the digests folder as it was (nothing for a GitHub Action to commit), and says what it spent on the
+    console."""
     assert world.run("run", "--date", DAY).exit_code == 0
-    first = world.markdown(DAY)
-    assert world.run("run", "--date", DAY).exit_code == 0
+    before = {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()}
+    assert "LLM 请求 3 次" in world.markdown(DAY) and "缓存命中" not in world.markdown(DAY)
+    again = world.run("run", "--date", DAY)
+    assert again.exit_code == 0, again.output
     assert world.gemini.count() == 3
-    assert world.sidecar(DAY)["stats"]["llm"]["cache_hits"] == 3
-    assert (
-        world.markdown(DAY).split("\n## 📋")[1].split("---")[0] == first.split("\n## 📋")[1].split("---")[0]
-    )
+    after = {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()}
+    assert after == before
+    assert "analyse: 3/3 done, 0 requests, 3 cached" in again.stderr
+    runs = world.sidecar(DAY)["stats"]["llm_runs"]
+    assert len(runs) == 1 and runs[0]["ledger"]["requests_by_model"] == {MODEL: 3}
 
 
 def test_no_llm_and_no_key_still_write_the_ranked_digest(
@@ -295,7 +302,7 @@ def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
 
 
 def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) -> None:
-    text = world.config_path.read_text(encoding="utf-8") + "\n[scoring]\nllm_rerank = true\nrerank_top = 20\n"
+    text = world.config_path.read_text(encoding="utf-8").replace("llm_rerank = false", "rerank_top = 20")
     world.config_path.write_text(text, encoding="utf-8")
     result = world.run("run", "--date", DAY)
     assert result.exit_code == 0, result.output
@@ -310,6 +317,89 @@ def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) 
     )
     assert world.run("run", "--date", DAY).exit_code == 0
     assert world.gemini.count() == 5  # the rerun judges nothing again
+
+
+def test_offline_without_key_shows_cached_deep_dives_without_a_no_key_notice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    for name in (f"{DAY}.md", f"{DAY}.json"):
+        (world.out / name).unlink()  # no earlier digest to carry over: the deep dives come from the cache
+    monkeypatch.delenv("GEMINI_API_KEY")
+    result = world.run("run", "--date", DAY, "--offline")
+    assert result.exit_code == 0, result.output
+    md = world.markdown(DAY)
+    assert md.count("核心创新点") == 3 and "API 密钥" not in md and "只有排序列表" not in md
+    assert (
+        "[paper-digest] no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
+        "deep dives come from the cache only; the others wait for a key\n"
+    ) in result.stderr
+    # two more deep dives than the cache holds: the notice names what is missing, not "only a ranked list"
+    (world.out / f"{DAY}.json").unlink()
+    more = world.run("run", "--date", DAY, "--offline", "--deep-dives", "5")
+    assert more.exit_code == 0, more.output
+    md = world.markdown(DAY)
+    assert md.count("核心创新点") == 3
+    notice = (
+        "- 未检测到 Gemini API 密钥（GEMINI\\_API\\_KEY），"
+        "尚未完成的深度解读将在配置密钥后的下次运行中补全。\n"
+    )
+    assert notice in md and md.count("· ⏳") == 2
+    assert world.gemini.count() == 3
+
+
+def test_no_llm_rerun_keeps_earlier_deep_dives_without_the_no_llm_notice(world: World) -> None:
+    assert world.run("run", "--date", DAY).exit_code == 0
+    assert world.run("run", "--date", DAY, "--no-llm").exit_code == 0
+    md = world.markdown(DAY)
+    assert md.count("核心创新点") == 3 and "--no-llm" not in md
+
+
+def test_list_stops_at_list_min_score_and_the_sidecar_keeps_all(world: World) -> None:
+    assert world.run("run", "--date", DAY, "--no-llm").exit_code == 0
+    md, sidecar = world.markdown(DAY), world.sidecar(DAY)
+    rows = [line for line in md.splitlines() if line.startswith("| ") and "paper-" in line]
+    scores = [float(row.split(" | ")[2]) for row in rows]
+    assert scores and min(scores) >= 20  # digest.list_min_score's default
+    below = sum(1 for p in sidecar["papers"] if not p["deep_dive"] and p["score"] < 20)
+    assert below > 0 and len(sidecar["papers"]) == 109
+    assert f"另有 {below} 篇低于 20 分的论文未列出（共扫描 109 篇），完整列表见同名 JSON 文件。" in md
+    assert "' in " not in md and "half read" not in md  # the score's internals stay in the sidecar
+
+
+def test_the_semantic_reason_is_in_the_sidecar_and_the_digest(world: World) -> None:
+    """The offline semantic stage runs by default: its points are a reason in the sidecar (with its wording);
+    the digest names the keyword it read close to as a Chinese topic, never the reason's wording."""
+    result = world.run("run", "--date", DAY, "--no-llm")
+    assert result.exit_code == 0, result.output
+    papers = world.sidecar(DAY)["papers"]
+    semantic = [r for p in papers for r in p["score_reasons"] if r["kind"] == "semantic"]
+    assert len(semantic) > len(papers) / 2
+    assert any(r["detail"].startswith("meaning close to ") and r["points"] > 0 for r in semantic)
+    assert any(r.get("topic") for r in semantic)
+    assert "meaning close to " not in world.markdown(DAY)
+
+
+@pytest.mark.parametrize("key", [True, False], ids=["with-key", "no-key"])
+def test_the_rerank_is_on_by_default_whenever_a_key_is_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: bool
+) -> None:
+    """A config without a [scoring] re-rank line: with a key the offline top 30 is judged (2 requests, on the
+    re-rank model, never the deep dives' model); without a key nothing is asked."""
+    with World(tmp_path, monkeypatch=monkeypatch, rerank=True, api_key=API_KEY if key else None) as world:
+        world.serve_day(DAY)
+        world.write_config()
+        assert "llm_rerank" not in world.config_path.read_text(encoding="utf-8")
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 0, result.output
+        reranks = [r for r in world.gemini.requests if r.is_rerank]
+        if not key:
+            assert world.gemini.count() == 0
+            return
+        assert len(reranks) == 2  # 30 candidates in batches of 15
+        assert {r.model for r in reranks} == {Config().llm.rerank_model} != {MODEL}
+        top = world.sidecar(DAY)["papers"][:30]
+        assert sum(any(r["kind"] == "llm" for r in p["score_reasons"]) for p in top) >= 25
 
 
 def test_ratings_teach_the_ranking_and_the_digest_asks(world: World) -> None:

@@ -1,4 +1,4 @@
-"""The built wheel ships the templates, the type marker and the console script."""
+"""The built wheel ships the templates, the type marker, the semantic background and the console script."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def test_wheel_ships_templates(tmp_path: Path) -> None:
     for template in (ROOT / "templates").glob("*.j2"):
         assert f"paper_digest/templates/{template.name}" in names
     assert "paper_digest/py.typed" in names
+    assert "paper_digest/scoring/semantic_background.json" in names  # the semantic stage's background
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "paper-digest = paper_digest.cli:main" in text

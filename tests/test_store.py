@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,8 +31,37 @@ def test_lock_refuses_a_second_holder_and_takes_over_a_stale_one(tmp_path: Path)
         with pytest.raises(LockedError, match="another paper-digest run"):
             second.__enter__()
     assert not (tmp_path / store.LOCK_NAME).exists()
-    (tmp_path / store.LOCK_NAME).write_text("999999999")  # a pid that cannot exist
+    (tmp_path / store.LOCK_NAME).write_text("999999999")  # left by a run that was killed
     with store.output_lock(tmp_path):
+        assert (tmp_path / store.LOCK_NAME).read_text() == str(os.getpid())
+
+
+HOLD_THE_LOCK = """
+import sys
+from pathlib import Path
+from paper_digest import store
+with store.output_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.read()  # hold it until killed
+"""
+
+
+def test_lock_held_by_a_live_process_blocks_and_dies_with_it(tmp_path: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(LockedError, match="another paper-digest run"), store.output_lock(tmp_path):
+            pass
+    finally:
+        holder.kill()  # SIGKILL: no finally block runs in the holder, the lock file stays behind
+        holder.wait()
+    assert (tmp_path / store.LOCK_NAME).read_text() == str(holder.pid)
+    with store.output_lock(tmp_path):  # the kernel released the lock with the process
         assert (tmp_path / store.LOCK_NAME).read_text() == str(os.getpid())
 
 

@@ -21,6 +21,7 @@ from .models import (
     Source,
     SourceReport,
     SourceStatus,
+    format_local_time,
 )
 
 SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
@@ -111,6 +112,7 @@ def build_digest(
                 status=AnalysisStatus.PENDING, reason="not_analysed", message=MSG_NOT_ANALYSED
             )
         before = history.get(paper.id)
+        dive = analysis if analysis is not None and analysis.deep_dive is not None else None
         papers.append(
             DigestPaper(
                 rank=rank,
@@ -130,8 +132,11 @@ def build_digest(
                 analysis=analysis.deep_dive if analysis else None,
                 analysis_message=analysis.message if analysis else None,
                 analysis_reason=analysis.reason if analysis else None,
+                analysis_retry_at=analysis.retry_at if analysis else None,
                 model=analysis.model if analysis else None,
                 is_update=before is not None and is_update(paper, before),
+                text_source=dive.text_source if dive else None,
+                unverified_numbers=list(dive.unverified_numbers) if dive else [],
             )
         )
     counts = {r.source.value: r.count for r in reports}
@@ -174,9 +179,12 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
             f"今日共 {len(digest.papers)} 篇候选论文，但没有一篇达到相关度阈值（{digest.min_score:g} 分），"
             "因此没有深度解读；排序列表仍在下方。"
         )
+    pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
+    # the reason deep dives are missing (no key, --no-llm) only while some are: a run without a key that
+    # found every deep dive in the cache says nothing about a key
+    llm_notice = llm_notice if pending else None
     if llm_notice:
         notices.append(llm_notice)
-    pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
     failed = [
         p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)
     ]
@@ -193,6 +201,10 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
 def pending_notice(pending: Sequence[DigestPaper]) -> str:
     """One sentence for the deep dives left pending, naming the cause when it is the quota."""
     quota = sum(1 for p in pending if p.analysis_reason in ("quota_daily", "quota_minute"))
+    resets = sorted(p.analysis_retry_at for p in pending if p.analysis_retry_at is not None)
+    if quota == len(pending) and resets:
+        when = format_local_time(resets[0])
+        return f"今日 Gemini 配额已用尽，配额将于 {when}重置，{quota} 篇深度解读将在此后的首次运行中补全。"
     if quota == len(pending):
         return f"今日 Gemini 配额已用尽，{quota} 篇深度解读将在下次运行时补全。"
     return f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。"
@@ -205,7 +217,7 @@ def quality(digest: Digest) -> tuple[int, int, int]:
     return -failed, digest.stats.deep_dives_done, len(digest.papers)
 
 
-def carry_over(new: Digest, old: Digest) -> Digest:
+def carry_over(new: Digest, old: Digest, *, llm_notice: str | None = None) -> Digest:
     """Keep finished deep dives from an earlier digest of the same day where the new run has none.
 
     A rerun cut short by the quota, or made without a key, must not lose analyses that already exist.
@@ -226,7 +238,10 @@ def carry_over(new: Digest, old: Digest) -> Digest:
                     "analysis": earlier.analysis,
                     "analysis_message": None,
                     "analysis_reason": None,
+                    "analysis_retry_at": None,
                     "model": earlier.model,
+                    "text_source": earlier.text_source,
+                    "unverified_numbers": list(earlier.unverified_numbers),
                 }
             )
             changed = True
@@ -236,15 +251,18 @@ def carry_over(new: Digest, old: Digest) -> Digest:
     done = sum(1 for p in papers if p.analysis_status is AnalysisStatus.DONE)
     stats = new.stats.model_copy(update={"deep_dives_done": done})
     merged = new.model_copy(update={"papers": papers, "stats": stats})
-    return merged.model_copy(update={"notices": _renotice(merged, new)})
+    return merged.model_copy(update={"notices": _renotice(merged, new, llm_notice)})
 
 
-def _renotice(merged: Digest, new: Digest) -> list[str]:
-    """Recount the pending-analysis notice after a merge."""
+def _renotice(merged: Digest, new: Digest, llm_notice: str | None) -> list[str]:
+    """Recount the pending-analysis notice after a merge; the run's LLM notice (no key, --no-llm) goes when
+    the earlier digest's deep dives left nothing pending."""
     pending = [p for p in merged.featured if p.analysis_status is AnalysisStatus.PENDING]
     before = [p for p in new.featured if p.analysis_status is AnalysisStatus.PENDING]
     kept = [n for n in new.notices if not before or n != pending_notice(before)]
-    if pending:
+    if llm_notice and not pending:
+        kept = [n for n in kept if n != llm_notice]
+    if pending and llm_notice not in kept:
         kept.append(pending_notice(pending))
     return kept
 

@@ -5,6 +5,8 @@ Secrets never live here: the API key is read from the environment by :func:`api_
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import tomllib
 import zoneinfo
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .markup import safe_url
+
+logger = logging.getLogger(__name__)
 
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 #: environment variables that override digest.site_url / digest.feed_url (the GitHub Action sets them)
@@ -35,6 +39,9 @@ class DigestConfig(_Strict):
     min_score: Annotated[float, Field(ge=0, le=100)] = 30.0
     #: how many ranked papers the digest lists after the deep dives (the sidecar keeps all)
     max_listed: Annotated[int, Field(ge=0, le=10000)] = 30
+    #: the list of other papers stops below this score; one line says how many more were scanned
+    #: (the sidecar keeps all). 0 lists every paper up to max_listed.
+    list_min_score: Annotated[float, Field(ge=0, le=100)] = 20.0
     #: built-in template: "classic" (deep dives first) or "footnotes" (summary table with footnotes)
     template: str = "classic"
     #: a folder with the user's own templates; a file there overrides the built-in one of the same name
@@ -77,6 +84,11 @@ class ProfileConfig(_Strict):
     authors: list[str] = Field(default_factory=list)
     #: arXiv ids of papers the researcher loved (used by the similarity stage)
     liked: list[str] = Field(default_factory=list)
+    #: extra fields every deep dive's facts block fills in, besides task, data, results, code and venue,
+    #: e.g. ["退化类型", "推理速度"]
+    fact_fields: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default_factory=list, max_length=8
+    )
 
 
 class HuggingFaceConfig(_Strict):
@@ -99,6 +111,15 @@ class ArxivConfig(_Strict):
     include_cross_lists: bool = True
     include_replacements: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
+    #: arXiv's web pages: full texts are read from {web_url}/html/{id}v{n}, else {web_url}/pdf/{id}v{n}
+    web_url: str = "https://arxiv.org"
+    #: read the full text of the papers picked for deep dives (HTML, else PDF, else the abstract)
+    full_text: bool = True
+    #: the full text the model reads per deep dive, in tokens (estimated); abstract, method, experiments with
+    #: their tables, conclusion and introduction share it, references and appendices never count
+    full_text_tokens: Annotated[int, Field(ge=1000, le=1_000_000)] = 12000
+    #: a PDF larger than this is not fetched (its deep dive is written from the abstract)
+    max_pdf_mb: Annotated[float, Field(gt=0, le=64)] = 20.0
 
     @field_validator("categories")
     @classmethod
@@ -113,14 +134,44 @@ class SourcesConfig(_Strict):
     arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
 
 
+class ModelQuotaConfig(_Strict):
+    """One model's free-tier limits (``[llm.quota."MODEL"]``)."""
+
+    requests_per_window: Annotated[int, Field(ge=1, le=10000)]
+    window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+#: Free-tier limits reported for the Flash-Lite models (fecarrico/A11Y.md PR #36: gemini-3.5-flash-lite at 15
+#: a minute and 500 a day; MaKTaiL/gemini-srt-translator #137: every 3.x Flash-Lite about 500 a day). Google
+#: no longer publishes the figures (ai.google.dev/gemini-api/docs/rate-limits: "view your active rate limits
+#: in AI Studio"); a ``[llm.quota."MODEL"]`` table overrides them.
+FLASH_LITE_QUOTA = ModelQuotaConfig(requests_per_window=15, window_seconds=60.0, requests_per_day=500)
+
+
 class LLMConfig(_Strict):
     enabled: bool = True
-    model: str = "gemini-2.5-flash"
+    #: the deep dives' model: Gemini 3.8 Flash, the newest stable Flash
+    #: (ai.google.dev/gemini-api/docs/models);
+    #: the 2.5 family is on the deprecations page with 2026 shutdowns
+    model: str = "gemini-3.8-flash"
+    #: tried in order when a model's daily quota is spent, or it is retired / not on the key's tier
     fallback_models: list[str] = Field(default_factory=list)
+    #: the re-rank's model: Gemini 3.5 Flash-Lite, GA (ai.google.dev/gemini-api/docs/latest-model), with its
+    #: own daily quota, so the re-rank never spends the deep dives' requests
+    rerank_model: str = "gemini-3.5-flash-lite"
+    rerank_fallback_models: list[str] = Field(default_factory=list)
+    #: the limits of any model without its own ``[llm.quota."MODEL"]`` table (or built-in Flash-Lite figures):
+    #: the Flash models' free tier, 5 a minute (continuedev/continue #11439) and 20 a day (continue #11675)
     requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 5
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 20
-    max_output_tokens: Annotated[int, Field(ge=256, le=65536)] = 4096
+    #: per-model limits, e.g. ``[llm.quota."gemini-3.6-flash"]`` requests_per_window = 5,
+    #: requests_per_day = 20
+    quota: dict[str, ModelQuotaConfig] = Field(default_factory=dict)
+    #: thinking and the answer share this budget (Gemini 3 thinks at a LOW level here): a response cut at this
+    #: length is retried once with twice the budget
+    max_output_tokens: Annotated[int, Field(ge=256, le=65536)] = 8192
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 120.0
     #: attempts for transient errors (5xx, timeouts), including the first
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
@@ -134,23 +185,30 @@ class LLMConfig(_Strict):
     #: settings have always been served by "v1beta". GOOGLE_GENAI_API_VERSION in the environment overrides it.
     api_version: str = "v1beta"
 
+    def quota_for(self, model: str) -> ModelQuotaConfig:
+        """A model's limits: its own table, else the built-in Flash-Lite figures, else the general ones."""
+        if model in self.quota:
+            return self.quota[model]
+        if "flash-lite" in model:
+            return FLASH_LITE_QUOTA
+        return ModelQuotaConfig(
+            requests_per_window=self.requests_per_window,
+            window_seconds=self.window_seconds,
+            requests_per_day=self.requests_per_day,
+        )
+
 
 class ScoringConfig(_Strict):
-    #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
-    llm_rerank: bool = False
+    #: the offline semantic stage (a word-vector model shipped with the package: no key, no network): adds
+    #: points for how close a paper's title and opening sentences read to the profile
+    semantic: bool = True
+    #: multiplies the semantic points (1.0: 10 points per 0.05 cosine above an ordinary CV paper)
+    semantic_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
+    #: re-rank the top candidates with batched LLM judgements, on by default whenever a key is present: 2
+    #: requests for 30 papers on the re-rank model (``llm.rerank_model``, its own daily quota, so the deep
+    #: dives keep theirs); without a key nothing is asked and the offline ranking stands
+    llm_rerank: bool = True
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
-    #: blend the semantic similarity of Gemini embeddings (to profile.description and profile.liked) into the
-    #: score of the top candidates (off by default; the embedding model has its own free-tier quota)
-    embeddings: bool = False
-    embedding_model: str = "gemini-embedding-001"
-    #: the offline ranking's top N candidates are embedded; each paper only once (cached per version)
-    embed_top: Annotated[int, Field(ge=1, le=1000)] = 60
-    #: vector size; gemini-embedding-001 offers 128-3072 (Matryoshka), Google recommends 768, 1536 or 3072
-    embedding_dimensions: Annotated[int, Field(ge=128, le=3072)] = 768
-    #: the embedding model's own limits, counted per embedded text (see analysis/embed.py for the figures)
-    embedding_requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 100
-    embedding_window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
-    embedding_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
 
 
 class LearningConfig(_Strict):
@@ -187,6 +245,37 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
+#: what a key in the TOML that looks like the API key gets told (the key lives in the environment only)
+_KEY_LIKE = frozenset({"api_key", "apikey", "key", "gemini_api_key", "google_api_key", "gemini_key", "token"})
+MSG_KEY_IN_TOML = (
+    "unknown key: the Gemini API key is read from the environment only "
+    "(export GEMINI_API_KEY=...); remove it from the file"
+)
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at ``loc`` (the unknown key's parent) accepts."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """``digest.min_scroe: unknown key (did you mean min_score?)``; a key-like name points at the
+    environment."""
+    where = _field_path(loc)
+    name = str(loc[-1]) if loc else ""
+    if name.lower().replace("-", "_") in _KEY_LIKE:
+        return f"{where}: {MSG_KEY_IN_TOML}"
+    close = difflib.get_close_matches(name, _known_keys(loc[:-1]), n=1, cutoff=0.6)
+    return f"{where}: unknown key (did you mean {close[0]}?)" if close else f"{where}: unknown key"
+
+
 def format_validation_error(error: ValidationError) -> list[str]:
     """One line per invalid field, e.g.
     ``llm.requests_per_day: Input should be greater than or equal to 1 (got 0)``."""
@@ -194,18 +283,46 @@ def format_validation_error(error: ValidationError) -> list[str]:
     for item in error.errors():
         where = _field_path(tuple(item["loc"]))
         if item["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key")
+            lines.append(_unknown_key(tuple(item["loc"])))
             continue
         message = item["msg"].removeprefix("Value error, ")
         got = item.get("input")
         shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+        if shown and repr(got) in message:  # the validator already quoted the value
+            shown = ""
         lines.append(f"{where}: {message}{shown}")
     return lines
 
 
+#: keys that were removed, with the one line an old config gets instead of an error
+REMOVED_KEYS: dict[tuple[str, str], str] = {
+    ("scoring", key): "the Gemini embedding stage was removed; the key is ignored"
+    for key in (
+        "embeddings",
+        "embedding_model",
+        "embed_top",
+        "embedding_dimensions",
+        "embedding_requests_per_window",
+        "embedding_window_seconds",
+        "embedding_requests_per_day",
+    )
+}
+
+
+def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[str, object]:
+    """An old config's removed keys, dropped, each with one logged line (not an error)."""
+    upgraded = dict(data)
+    for (table, key), why in REMOVED_KEYS.items():
+        section = upgraded.get(table)
+        if isinstance(section, dict) and key in section:
+            upgraded[table] = {k: v for k, v in section.items() if k != key}
+            logger.warning("%s: %s.%s: %s", origin, table, key, why)
+    return upgraded
+
+
 def parse_config(data: Mapping[str, object], *, origin: str = "config") -> Config:
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(upgrade_keys(data, origin=origin))
     except ValidationError as exc:
         problems = format_validation_error(exc)
         raise ConfigError(f"{origin}: {problems[0]}", problems=problems) from None

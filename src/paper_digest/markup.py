@@ -22,6 +22,8 @@ __all__ = [
     "md_link",
     "plain_text",
     "safe_url",
+    "strip_markup",
+    "tex_to_plain",
 ]
 
 
@@ -74,6 +76,19 @@ def clip(value: object, limit: int | None) -> str:
     if limit is not None and limit > 0 and len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def clip_words(value: object, limit: int) -> str:
+    """Like :func:`clip`, but a Latin-script text is cut at a word boundary, never mid-word (a text without a
+    space in its last third is cut at ``limit`` as :func:`clip` does)."""
+    text = plain_text(value)
+    if limit <= 0 or len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= (limit * 2) // 3 and not text[limit - 1].isspace():
+        head = head[:space]
+    return head.rstrip(" ,;:-–—") + "…"
 
 
 def _escape(text: str) -> str:
@@ -152,3 +167,67 @@ def format_score(value: float) -> str:
     if value != value:  # NaN
         return "?"
     return str(int(max(0.0, min(100.0, value)) + 0.5))
+
+
+# --- model output as plain text -----------------------------------------------------------------------------
+
+#: TeX commands the model writes inside ``$...$`` and what a reader should see instead
+_TEX_SYMBOLS = {
+    "times": "×", "cdot": "·", "leq": "≤", "le": "≤", "geq": "≥", "ge": "≥", "neq": "≠", "ne": "≠",
+    "approx": "≈", "sim": "∼", "pm": "±", "to": "→", "rightarrow": "→", "leftarrow": "←", "infty": "∞",
+    "in": "∈", "sum": "∑", "prod": "∏", "partial": "∂", "nabla": "∇", "alpha": "α", "beta": "β",
+    "gamma": "γ", "delta": "δ", "Delta": "Δ", "epsilon": "ε", "varepsilon": "ε", "eta": "η", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "pi": "π", "rho": "ρ", "sigma": "σ", "Sigma": "Σ", "tau": "τ", "phi": "φ",
+    "varphi": "φ", "psi": "ψ", "omega": "ω", "Omega": "Ω", "ell": "ℓ", "circ": "∘", "odot": "⊙",
+    "oplus": "⊕", "otimes": "⊗", "mid": "|", "ldots": "…", "cdots": "⋯", "dots": "…", "%": "%",
+}  # fmt: skip
+_SUB = str.maketrans("0123456789+-=()aeijkmnoprstuvx", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑᵢⱼₖₘₙₒₚᵣₛₜᵤᵥₓ")
+_SUP = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿ")
+_MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_TEX_WRAPPER = re.compile(
+    r"\\(?:mathbf|mathrm|mathit|mathcal|mathbb|boldsymbol|text|textbf|textit|operatorname|hat|tilde|bar|"
+    r"widehat|widetilde|overline|vec|mathsf|mathtt)\s*\{([^{}]*)\}"
+)
+_TEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+|%)")
+_TEX_SCRIPT = re.compile(r"([_^])\{([^{}]*)\}|([_^])([A-Za-z0-9])")
+_EMPHASIS = re.compile(r"\*\*(.+?)\*\*|__(.+?)__|(?<![\w*])\*(?!\s)([^*\n]+?)(?<!\s)\*(?![\w*])")
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def _script(match: re.Match[str]) -> str:
+    mark = match.group(1) or match.group(3)
+    body = match.group(2) if match.group(1) else match.group(4)
+    table = _SUB if mark == "_" else _SUP
+    converted = body.translate(table)
+    if all(ch != orig or not ch.strip() for ch, orig in zip(converted, body, strict=True)):
+        return converted  # every character has a sub/superscript form
+    return f"{mark}{body}"
+
+
+def _atom(part: str) -> str:
+    part = part.strip()
+    return part if re.fullmatch(r"[\w.\\]+", part) else f"({part})"
+
+
+def tex_to_plain(tex: str) -> str:
+    """A TeX formula as readable text: ``x_0`` -> x₀, ``\\times`` -> ×, ``\\mathbf{z}`` -> z, a/b."""
+    text = tex.strip()
+    for _ in range(3):  # nested wrappers, innermost first
+        text = _TEX_WRAPPER.sub(r"\1", text)
+        text = _TEX_FRAC.sub(lambda m: f"{_atom(m.group(1))}/{_atom(m.group(2))}", text)
+    text = _TEX_COMMAND.sub(lambda m: _TEX_SYMBOLS.get(m.group(1), m.group(1)), text)
+    text = _TEX_SCRIPT.sub(_script, text)
+    text = text.replace("{", "").replace("}", "").replace("\\", "")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def strip_markup(value: str) -> str:
+    """Model output as plain text: Markdown emphasis and code marks dropped, ``$...$`` math made readable.
+
+    Applied to what the model wrote before it is stored, so the escaping in :func:`md_inline` stays as strict
+    as it is (a literal ``**`` or ``$`` would otherwise show as typed)."""
+    text = _MATH.sub(lambda m: tex_to_plain(next(g for g in m.groups() if g is not None)), value)
+    for _ in range(2):
+        text = _EMPHASIS.sub(lambda m: next(g for g in m.groups() if g is not None), text)
+    return _CODE.sub(r"\1", text)

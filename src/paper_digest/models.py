@@ -35,6 +35,15 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     return None
 
 
+def format_local_time(at: dt.datetime) -> str:
+    """A moment as the reader reads it, in the zone it carries: ``11月24日 16:00（UTC+08:00）``."""
+    offset = at.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{at.month}月{at.day}日 {at:%H:%M}（{zone}）"
+
+
 class Source(StrEnum):
     HUGGINGFACE = "huggingface"
     ARXIV = "arxiv"
@@ -109,10 +118,14 @@ class ScoreReason(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: str = Field(
-        description="keyword | description | author | liked | prior | exclude | embedding | llm"
+        description="keyword | description | author | liked | prior | exclude | semantic | embedding | llm"
     )
     detail: str = Field(description="what matched and where, e.g. 'super-resolution in title'")
     points: float = Field(description="signed contribution on the 0-100 scale (approximate)")
+    topic: str | None = Field(
+        default=None,
+        description="the matched profile topic as a reader names it (Chinese where known), e.g. '去噪'",
+    )
 
 
 class ScoredPaper(BaseModel):
@@ -131,15 +144,39 @@ class AnalysisStatus(StrEnum):
     SKIPPED = "skipped"  # not selected for a deep dive
 
 
+class FactItem(BaseModel):
+    """One extra fact a profile asks for (``profile.fact_fields``), e.g. 退化类型: 真实噪声."""
+
+    label: str = Field(description="字段名（与要求的字段名一致）")
+    value: str = Field(description="论文中的对应信息；原文未给出写“未说明”")
+
+
+class PaperFacts(BaseModel):
+    """A compact facts block: fields that suit a paper of any field, plus the profile's own."""
+
+    task: str = Field(default="", description="任务：论文解决的具体问题")
+    data: str = Field(default="", description="数据：训练与评测所用数据集或数据来源")
+    results: list[str] = Field(
+        default_factory=list, description="主要结果：每条一个指标及原文数字和对比对象，数字照抄原文"
+    )
+    code: str = Field(default="", description="代码或权重链接：只写原文给出的完整 URL，没有则留空")
+    venue: str = Field(
+        default="", description="发表会议或期刊：仅当 arXiv 备注或期刊信息写明时填写，否则留空"
+    )
+    extra: list[FactItem] = Field(default_factory=list, description="研究者要求的额外字段，逐项填写")
+
+
 class DeepDive(BaseModel):
-    """The structured Chinese analysis of one paper. This is also the LLM response schema."""
+    """The structured Chinese analysis of one paper. Also the LLM response schema (see analysis.prompt)."""
 
     title_zh: str = Field(description="论文标题的中文翻译")
     one_sentence: str = Field(description="一句话总结（中文）")
-    innovations: list[str] = Field(description="核心创新点，每条一句")
-    technical_details: list[str] = Field(description="技术细节，每条一句")
+    innovations: list[str] = Field(description="核心创新点")
+    technical_details: list[str] = Field(description="技术细节")
     inspiration: list[str] = Field(description="对我的启发：与研究者方向的具体联系")
     limitations: list[str] = Field(description="潜在缺陷：针对该方法的具体问题")
+    #: absent in deep dives written before the facts block existed (sidecars and caches keep loading)
+    facts: PaperFacts | None = Field(default=None, description="论文要点速览")
 
 
 class Analysis(BaseModel):
@@ -148,11 +185,18 @@ class Analysis(BaseModel):
     status: AnalysisStatus
     deep_dive: DeepDive | None = None
     model: str | None = None
-    #: machine-readable reason code, e.g. "quota_daily", "no_api_key", "max_tokens", "schema", "http_403"
+    #: machine-readable reason code (analysis.outcome.Kind), e.g. "quota_daily", "model_not_found",
+    #: "key_refused", "web_page", "http_503", "max_tokens", "schema", "blocked:SAFETY"
     reason: str | None = None
     #: one calm Chinese sentence for the reader; never an error body
     message: str | None = None
     cached: bool = False
+    #: when a pending analysis can be completed (the daily quota's reset, in the reader's timezone)
+    retry_at: dt.datetime | None = None
+    #: what the model read: "html" / "pdf" (the full text) or "abstract" (the fallback); None: not known
+    text_source: str | None = None
+    #: numbers of the deep dive that the text the model was given lacks (checked on cached ones too)
+    unverified_numbers: list[str] = Field(default_factory=list)
 
 
 class LLMLedger(BaseModel):
@@ -170,6 +214,24 @@ class LLMLedger(BaseModel):
     @property
     def requests(self) -> int:
         return sum(self.requests_by_model.values())
+
+    def minus(self, earlier: LLMLedger) -> LLMLedger:
+        """What was spent since ``earlier``, a snapshot of the same running ledger."""
+        models = {
+            model: count - earlier.requests_by_model.get(model, 0)
+            for model, count in self.requests_by_model.items()
+            if count != earlier.requests_by_model.get(model, 0)
+        }
+        return LLMLedger(
+            requests_by_model=models,
+            retries=self.retries - earlier.retries,
+            rate_limited_minute=self.rate_limited_minute - earlier.rate_limited_minute,
+            rate_limited_day=self.rate_limited_day - earlier.rate_limited_day,
+            server_errors=self.server_errors - earlier.server_errors,
+            tokens_in=self.tokens_in - earlier.tokens_in,
+            tokens_out=self.tokens_out - earlier.tokens_out,
+            cache_hits=self.cache_hits - earlier.cache_hits,
+        )
 
     def plus(self, other: LLMLedger) -> LLMLedger:
         """The two ledgers added up (e.g. the re-rank stage's and the deep dives')."""
@@ -236,9 +298,22 @@ class DigestPaper(BaseModel):
     analysis_message: str | None = None
     #: precise machine-readable reason when not done, e.g. "quota_daily", "no_api_key", "max_tokens"
     analysis_reason: str | None = None
+    #: when a pending deep dive can be completed (the Gemini daily quota's reset, in the digest's timezone)
+    analysis_retry_at: dt.datetime | None = None
     model: str | None = None
     #: True when an earlier version of this paper was featured recently
     is_update: bool = False
+    #: what the deep dive was written from: "html" / "pdf" (full text) or "abstract" (📄 基于摘要)
+    text_source: str | None = None
+    #: numbers in the deep dive that the text the model was given does not contain (marked ⚠️)
+    unverified_numbers: list[str] = Field(default_factory=list)
+
+
+class LLMRun(BaseModel):
+    """What one run that made LLM requests spent (the sidecar's run log)."""
+
+    at: dt.datetime
+    ledger: LLMLedger
 
 
 class RunStats(BaseModel):
@@ -246,8 +321,12 @@ class RunStats(BaseModel):
     candidates: int = 0
     above_threshold: int = 0
     deep_dives_done: int = 0
+    #: LLM requests of every run that wrote this day's digest (the digest's cost in all)
     llm_requests: int = 0
+    #: what the day's digest cost in all, over its runs (cache hits not counted: they are a run's)
     llm: LLMLedger = Field(default_factory=LLMLedger)
+    #: each run that made LLM requests, with what it spent
+    llm_runs: list[LLMRun] = Field(default_factory=list)
 
 
 class Digest(BaseModel):

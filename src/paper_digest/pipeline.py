@@ -10,10 +10,21 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple
 
 from . import __version__, assemble, store
-from .analysis import Analyzer, Embedder, Reranker
+from .analysis import (
+    AnalysisCache,
+    LLMClient,
+    RerankCache,
+    analyse_papers,
+    build_rerank_system_instruction,
+    build_system_instruction,
+    profile_fingerprint,
+    rerank_profile_fingerprint,
+)
+from .analysis import Progress as LLMProgress
+from .analysis import rerank as rerank_stage
 from .clock import SYSTEM_CLOCK
 from .config import Config, ProfileConfig
 from .errors import PaperDigestError, SourceError
@@ -24,6 +35,7 @@ from .models import (
     Digest,
     FetchResult,
     LLMLedger,
+    LLMRun,
     Paper,
     ScoredPaper,
     Source,
@@ -33,6 +45,7 @@ from .models import (
 from .render import render_digest, render_feed, render_index, render_sidecar
 from .scoring import score_papers
 from .scoring.learn import Embed
+from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.http import HttpClient
@@ -48,14 +61,19 @@ USER_AGENT = (
 Fetcher = Callable[[dt.date], FetchResult]
 Scorer = Callable[[Sequence[Paper]], list[ScoredPaper]]
 AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedger]]
-#: a stage that re-scores and re-sorts the ranking (embeddings, re-rank) and says what it cost
+#: a stage that re-scores and re-sorts the ranking (the LLM re-rank) and says what it cost
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
 #: the learning stage: the ranking and the earlier digests (where rated papers' text is found) in
 LearnFn = Callable[[Sequence[ScoredPaper], Sequence[Digest]], LearnedDay]
 
-MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），本期只有排序列表，深度解读将在配置密钥后补全。"
-MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），深度解读从略。"
+#: shown only while some deep dive is missing: those in the cache or an earlier digest of the day are shown
+MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），尚未完成的深度解读将在配置密钥后的下次运行中补全。"
+#: The first day of HuggingFace Daily Papers: its archive starts at https://huggingface.co/papers?date=2023-05-04
+#: (not re-checked against the live site when this was written). Before it, a digest has arXiv papers only.
+HF_FIRST_DAY = dt.date(2023, 5, 4)
+MSG_BEFORE_HF = f"HuggingFace Daily Papers 始于 {HF_FIRST_DAY.isoformat()}，此前的日期只有 arXiv 的论文。"
+MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），尚未完成的深度解读从略。"
 
 
 @dataclass
@@ -68,13 +86,12 @@ class Stages:
     #: why deep dives are missing for everyone this run (no key, --no-llm), shown once in the digest
     llm_notice: str | None = None
     disabled: Sequence[Source] = field(default_factory=tuple)
-    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), sharing the analyser's limiter
+    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), through the same LLM client
     rerank: RerankFn | None = None
-    #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
-    embed: RerankFn | None = None
     #: learning from the researcher's ratings (learning.enabled), after the offline scoring
     learn: LearnFn | None = None
-    #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``)
+    #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``) and the
+    #: sidecar's LLM run log
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now
     #: what to release when the run is over (the HTTP clients' connection pools)
     closers: Sequence[Callable[[], None]] = field(default_factory=tuple)
@@ -96,6 +113,28 @@ class RunResult:
     index_paths: tuple[Path, ...] = ()
 
 
+def build_llm_client(
+    config: Config,
+    *,
+    api_key: str | None,
+    clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
+    progress: LLMProgress | None = None,
+) -> LLMClient:
+    """The run's one LLM client (a backfill shares it across its days: one limiter per model, one ledger)."""
+    return LLMClient(
+        config.llm,
+        api_key=api_key,
+        state_dir=config.cache.dir / "analysis",
+        timezone=config.digest.timezone,
+        clock=clock,
+        sleep=sleep,
+        now=now,
+        progress=progress,
+    )
+
+
 def build_stages(
     config: Config,
     *,
@@ -107,8 +146,10 @@ def build_stages(
     clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
     sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
+    llm: LLMClient | None = None,
 ) -> Stages:
-    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser."""
+    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser.
+    ``llm`` is the run's LLM client (built here when None)."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
     closers: list[Callable[[], None]] = []
@@ -129,7 +170,7 @@ def build_stages(
         fetchers[Source.HUGGINGFACE] = lambda day: fetch_huggingface(hf_client, hf_cfg, day)
     else:
         disabled.append(Source.HUGGINGFACE)
-    # one arXiv client for the source and the liked papers of the embedding stage: one host spacing
+    # one arXiv client for the source and the liked papers of the semantic stage: one host spacing
     ax_client = client(ax_cfg.timeout_seconds)  # fetch_arxiv spaces its host by delay_seconds
     if ax_cfg.enabled:
         fetchers[Source.ARXIV] = lambda day: fetch_arxiv(ax_client, ax_cfg, day, today=today)
@@ -139,7 +180,6 @@ def build_stages(
     profile = config.profile
     llm_notice: str | None = None
     rerank: RerankFn | None = None
-    embed: RerankFn | None = None
     if not (use_llm and config.llm.enabled):
         llm_notice = MSG_NO_LLM
 
@@ -152,72 +192,81 @@ def build_stages(
     else:
         if api_key is None:
             llm_notice = MSG_NO_KEY
-        shared = _StageArgs(
-            api_key=api_key, cache_dir=config.cache.dir, profile=profile, clock=clock, sleep=sleep, now=now
-        )
-        analyzer = Analyzer(config.llm, **shared)
-        analyse = analyzer.analyse
-        if config.scoring.embeddings:
-            embedder = Embedder(
-                config.llm,
-                config.scoring,
-                fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids),
-                **shared,
-            )
-            embed = embedder.embed
-        if config.scoring.llm_rerank:
-            reranker = Reranker(config.llm, config.scoring, limiter=analyzer.limiter, **shared)
-            rerank = reranker.rerank
+        client_ = llm or build_llm_client(config, api_key=api_key, clock=clock, sleep=sleep, now=now)
+        cache = AnalysisCache(config.cache.dir, profile_fingerprint(profile))
+        system = build_system_instruction(profile)
 
+        def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
+            return analyse_papers(client_, cache, papers, system=system)
+
+        if config.scoring.llm_rerank and api_key is not None:
+            rerank_cache = RerankCache(config.cache.dir, rerank_profile_fingerprint(profile))
+            rerank_system = build_rerank_system_instruction(profile)
+            scoring = config.scoring
+
+            def rerank(ranked: Sequence[ScoredPaper]) -> tuple[list[ScoredPaper], LLMLedger]:
+                return rerank_stage(client_, rerank_cache, ranked, scoring=scoring, system=rerank_system)
+
+    score = _scorer(config, fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids))
     learn: LearnFn | None = None
     if config.learning.enabled:
         learner = Learner(
             config.learning,
             profile,
             cache_dir=config.cache.dir,
-            embed=_semantic_embedder(),
+            embed=_semantic_embedder(profile),
             fetch=None if offline else (lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
             min_score=config.digest.min_score,
+            rescore=score,
         )
         learn = learner.apply
 
     return Stages(
         fetchers=fetchers,
-        score=lambda papers: score_papers(papers, profile),
+        score=score,
         analyse=analyse,
         llm_notice=llm_notice,
         disabled=tuple(disabled),
         rerank=rerank,
-        embed=embed,
         learn=learn,
         closers=tuple(closers),
         now=now,
     )
 
 
-def _semantic_embedder() -> Callable[[], Embed]:
-    """The offline semantic model's ``embed``, loaded on first use (only when there are enough ratings)."""
-    loaded: list[Embed] = []
+def _semantic_embedder(profile: ProfileConfig) -> Callable[[], Embed]:
+    """The offline semantic model's ``embed`` (the one the semantic stage uses), loaded on first use: only
+    when there are enough ratings. Raises :class:`SemanticModelError` when the model cannot be loaded."""
 
     def get() -> Embed:
-        if not loaded:
-            from .scoring.semantic import StaticModel
-
-            loaded.append(StaticModel.load().embed)
-        return loaded[0]
+        return load_scorer(profile).model.embed
 
     return get
 
 
-class _StageArgs(TypedDict):
-    """What every Gemini stage is built with (the analyser, the embeddings, the re-rank)."""
+def _scorer(config: Config, *, fetch_liked: Callable[[Sequence[str]], list[Paper]]) -> Scorer:
+    """The lexical scorer, then the offline semantic stage (``scoring.semantic``). The model is loaded and the
+    liked papers fetched on the first call; a model that cannot be loaded leaves the lexical ranking with a
+    warning (the digest is still made)."""
+    profile, scoring = config.profile, config.scoring
+    state: dict[str, SemanticScorer | None] = {}
 
-    api_key: str | None
-    cache_dir: Path
-    profile: ProfileConfig
-    clock: Callable[[], float]
-    sleep: Callable[[float], None]
-    now: Callable[[], dt.datetime]
+    def semantic_stage() -> SemanticScorer | None:
+        if "stage" not in state:
+            state["stage"] = None
+            try:
+                liked = fetch_liked(profile.liked) if profile.liked else []
+                state["stage"] = load_scorer(profile, liked, scoring.semantic_weight)
+            except SemanticModelError as exc:
+                logger.warning("semantic stage off: %s", exc)
+        return state["stage"]
+
+    def score(papers: Sequence[Paper]) -> list[ScoredPaper]:
+        ranked = score_papers(papers, profile)
+        stage = semantic_stage() if scoring.semantic and ranked else None
+        return stage.adjust(ranked) if stage is not None else ranked
+
+    return score
 
 
 def fetch_all(
@@ -229,6 +278,13 @@ def fetch_all(
     reports: list[SourceReport] = []
     for source, fetch in stages.fetchers.items():
         name = assemble.SOURCE_NAMES[source]
+        if source is Source.HUGGINGFACE and day < HF_FIRST_DAY:
+            # nothing to ask for: the digest says why this day has arXiv papers only
+            reports.append(
+                SourceReport(source=source, status=SourceStatus.NO_ANNOUNCEMENT, message=MSG_BEFORE_HF)
+            )
+            progress(f"fetch: {name} skipped: Daily Papers start on {HF_FIRST_DAY}")
+            continue
         progress(f"fetch: {name} ...")
         try:
             result = fetch(day)
@@ -240,6 +296,8 @@ def fetch_all(
                     status=SourceStatus.FAILED,
                     message=f"{name} 今日数据获取失败（{_short(exc)}），本期不含该来源的论文。",
                     detail=_short(exc),
+                    # the attempts of the request that failed (a source's earlier requests are not known here)
+                    requests=exc.attempts or 0,
                 )
             )
             progress(f"fetch: {name} failed: {exc}")
@@ -266,7 +324,7 @@ def run_day(config: Config, day: dt.date, stages: Stages, *, progress: Progress)
     """One day's digest, end to end. Holds the output folder's lock while it works."""
     folder = config.digest.output_dir
     store.check_writable(folder)
-    with store.output_lock(folder):
+    with store.created_folder(folder), store.output_lock(folder):
         return _run_locked(config, day, stages, progress)
 
 
@@ -281,10 +339,6 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     history = assemble.featured_history(earlier, day, config.digest.dedup_days)
     ranked = stages.score(papers)
     ledger = LLMLedger()
-    if stages.embed is not None and ranked:
-        ranked, spent = stages.embed(ranked)
-        progress(f"embed: {spent.requests} requests, {spent.cache_hits} cached")
-        ledger = ledger.plus(spent)
     ask: list[str] = []
     if stages.learn is not None and ranked:
         try:
@@ -315,7 +369,18 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         progress(
             f"analyse: {done}/{len(selected)} done, {spent.requests} requests, {spent.cache_hits} cached"
         )
+        for message in dict.fromkeys(a.message for a in analyses.values() if a.message):
+            progress(f"analyse: {message}")
+        resets = [a.retry_at for a in analyses.values() if a.retry_at is not None]
+        if resets and not spent.requests:
+            waiting = sum(1 for a in analyses.values() if a.retry_at is not None)
+            progress(
+                f"analyse: no request made: waiting for the Gemini quota to reset at "
+                f"{min(resets).isoformat(timespec='minutes')} ({waiting} deep dives pending)"
+            )
         ledger = ledger.plus(spent)
+
+    previous = store.load_digest(json_path)
 
     digest = assemble.build_digest(
         day=day,
@@ -324,18 +389,17 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         selected=selected,
         analyses=analyses,
         reports=reports,
-        ledger=ledger,
+        ledger=_day_cost(previous, ledger),
         history=history,
         min_score=config.digest.min_score,
         llm_notice=stages.llm_notice if selected else None,
     )
 
+    digest = _with_run_log(digest, previous, ledger, stages.now())
     if ask:
         digest = digest.model_copy(update={"to_rate": ask})
-
-    previous = store.load_digest(json_path)
     if previous is not None:
-        digest = assemble.carry_over(digest, previous)
+        digest = assemble.carry_over(digest, previous, llm_notice=stages.llm_notice)
         if assemble.quality(previous) > assemble.quality(digest):
             note = "kept the earlier digest of this day: it has more sources or finished deep dives"
             progress(note)
@@ -346,6 +410,7 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         template=config.digest.template,
         template_dir=config.digest.template_dir,
         max_listed=config.digest.max_listed,
+        list_min_score=config.digest.list_min_score,
     )
     digest, sidecar = _stamped(digest, previous, markdown, md_path, stages.now)
     # the sidecar last: a digest whose sidecar exists is complete (the sidecar is what reruns compare with)
@@ -354,6 +419,24 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     files = write_index(folder, feed_url=config.digest.feed_url, site_url=config.digest.site_url)
     progress(f"render: wrote {md_path.name} and {json_path.name}")
     return RunResult(digest, md_path, json_path, written=True, index_paths=(files.readme, files.feed))
+
+
+def _day_cost(previous: Digest | None, run: LLMLedger) -> LLMLedger:
+    """What the day's digest cost in all, over every run that wrote it: stable across a rerun that spends
+    nothing (cache hits are a run's, not the digest's: they go to the console and the run log)."""
+    spent = run.model_copy(update={"cache_hits": 0})
+    if previous is None:
+        return spent
+    return previous.stats.llm.model_copy(update={"cache_hits": 0}).plus(spent)
+
+
+def _with_run_log(digest: Digest, previous: Digest | None, run: LLMLedger, now: dt.datetime) -> Digest:
+    """The sidecar's run log: the earlier runs', plus this one when it made a request (a rerun served from
+    the cache adds nothing, so it leaves the day's files byte-identical)."""
+    runs = list(previous.stats.llm_runs) if previous is not None else []
+    if run.requests:
+        runs.append(LLMRun(at=now.replace(microsecond=0), ledger=run))
+    return digest.model_copy(update={"stats": digest.stats.model_copy(update={"llm_runs": runs})})
 
 
 def _stamped(
@@ -400,6 +483,16 @@ def write_index(folder: Path, *, feed_url: str | None = None, site_url: str | No
 def digest_status(config: Config, day: dt.date) -> Digest | None:
     """The digest already on disk for a day, if any."""
     return store.load_digest(store.digest_paths(config.digest.output_dir, day)[1])
+
+
+def quota_reset(digest: Digest) -> dt.datetime | None:
+    """When the daily quota that left deep dives pending resets (in the digest's timezone), if known."""
+    resets = [
+        p.analysis_retry_at
+        for p in digest.featured
+        if p.analysis_status is AnalysisStatus.PENDING and p.analysis_retry_at is not None
+    ]
+    return min(resets) if resets else None
 
 
 def quota_spent(digest: Digest) -> bool:

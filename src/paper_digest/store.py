@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -80,7 +81,9 @@ def read_json(path: Path) -> object | None:
 def check_writable(folder: Path) -> None:
     """Fail early, before any network work, when the output folder cannot be written.
 
-    This is a setup problem (exit 2, like a bad config), unlike a write failing mid-run (exit 1)."""
+    This is a setup problem (exit 2, like a bad config), unlike a write failing mid-run (exit 1). A folder
+    created for the probe is removed again: a check or a run that fails leaves no empty folder behind."""
+    created = _missing_dirs(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".probe.", dir=folder)
@@ -90,56 +93,87 @@ def check_writable(folder: Path) -> None:
         raise ConfigError(
             f"digest.output_dir: {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
         ) from None
+    finally:
+        remove_empty_dirs(created)
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """The folders, deepest first, that ``folder.mkdir(parents=True)`` would create."""
+    missing: list[Path] = []
+    path = folder
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def remove_empty_dirs(folders: list[Path]) -> None:
+    """Remove these folders, deepest first, where empty (a folder holding anything is left alone)."""
+    for path in folders:
+        try:
+            path.rmdir()
+        except OSError:
+            return
+
+
+@contextlib.contextmanager
+def created_folder(folder: Path) -> Iterator[None]:
+    """Create ``folder`` (and missing parents) for a block; if the block fails, remove the ones it created
+    that are still empty, so a failed run leaves no empty output folder behind."""
+    created = _missing_dirs(folder)
+    try:
+        yield
+    except BaseException:
+        remove_empty_dirs(created)
+        raise
 
 
 @contextlib.contextmanager
 def output_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock on the output folder for the duration of a run.
 
-    Uses ``O_CREAT | O_EXCL`` on a lock file holding the owner's pid. A lock left by a process that no
-    longer exists is taken over.
+    An OS lock (``flock``) on ``.paper-digest.lock``: the kernel releases it when the process ends, however it
+    ends, so a crashed run never blocks the next one and two runs can never both hold it. The file holds the
+    owner's pid (for people); it is removed while still locked at the end, and a lock taken on a file that was
+    removed meanwhile is taken again on the new one.
     """
     folder.mkdir(parents=True, exist_ok=True)
     lock = folder / LOCK_NAME
-    for _ in range(2):
+    fd = _take_lock(lock, folder)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
+        os.close(fd)  # releases the flock
+
+
+def _take_lock(lock: Path, folder: Path) -> int:
+    for _ in range(3):
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if _stale(lock):
-                logger.warning("removing stale lock %s", lock)
-                with contextlib.suppress(FileNotFoundError):
-                    lock.unlink()
-                continue
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot lock {folder}: {exc.strerror or exc.__class__.__name__}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
             raise LockedError(
                 f"another paper-digest run is using {folder} (lock file {lock}); wait for it to finish"
             ) from None
         except OSError as exc:
+            os.close(fd)
             raise StoreError(f"cannot lock {folder}: {exc.strerror or exc.__class__.__name__}") from None
-        with os.fdopen(fd, "w") as handle:
-            handle.write(str(os.getpid()))
         try:
-            yield
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                lock.unlink()
-        return
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return fd
+        os.close(fd)  # the holder before us removed the file we locked: lock the new one
     raise LockedError(f"cannot take the lock {lock}")
-
-
-def _stale(lock: Path) -> bool:
-    try:
-        pid = int(lock.read_text().strip() or "0")
-    except (OSError, ValueError):
-        return False
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
 
 
 def digest_paths(folder: Path, day: dt.date) -> tuple[Path, Path]:

@@ -192,8 +192,9 @@ def learn(
     rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
 ) -> Learned:
     """The day's ranking adjusted by what the ratings teach (see the module doc). ``rated`` carries the text
-    of every rated paper; those not among the day's candidates are scored by ``rescore`` (the day's own scorer;
-    the lexical scorer when not given), so that their score feature means what the candidates' does."""
+    of every rated paper; those not among the day's candidates are scored by ``rescore`` (the day's own
+    scorer; the lexical scorer when not given), so that their score feature means what the candidates'
+    does."""
     if cold(ranked, rated, min_ratings) or not ranked:
         return Learned(ranked=list(ranked), probability={}, active=False)
     rated = sorted(rated, key=lambda r: r.paper.id)  # the folds of choose_strength follow this order
@@ -201,8 +202,8 @@ def learn(
     known = {s.paper.id: s.score for s in ranked}
     missing = [r.paper for r in rated if r.paper.id not in known]
     if missing:
-        scored = rescore(missing) if rescore is not None else score_papers(missing, profile)
-        known.update({s.paper.id: s.score for s in scored})
+        rescored = rescore(missing) if rescore is not None else score_papers(missing, profile)
+        known.update({s.paper.id: s.score for s in rescored})
     pool = {s.paper.id: s for s in ranked if s.paper.id not in rated_ids}
     dislikes = sum(1 for r in rated if not r.liked)
     count = UNRATED_NEGATIVES if dislikes < MIN_DISLIKES or UNRATED_WEIGHT > 0 else 0

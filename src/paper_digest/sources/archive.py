@@ -78,7 +78,16 @@ class OfflineClient:
     def has(self, url: str, params: Mapping[str, str] | None = None) -> bool:
         return self.archive.has(url, params)
 
-    def get(self, url: str, params: Mapping[str, str] | None = None, *, label: str | None = None) -> bytes:
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        label: str | None = None,
+        archive: bool = True,
+        max_bytes: int | None = None,
+    ) -> bytes:
+        """The archived body (``archive`` and ``max_bytes`` matter to the live client only)."""
         body = self.archive.load(url, params)
         if body is None:
             name = label or urlsplit(url).hostname or url
@@ -90,5 +99,5 @@ class OfflineClient:
         self.served += 1
         return body
 
-    def space_host(self, url: str, seconds: float) -> None:
+    def space_host(self, url: str, seconds: float, *, group: str | None = None) -> None:
         """No-op: nothing to space out offline."""

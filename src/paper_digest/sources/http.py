@@ -3,7 +3,8 @@
 Politeness follows the arXiv API Terms of Use ("make no more than one request every three seconds, and limit
 requests to a single connection at a time"): requests to one host are serialised by a lock and spaced by the
 interval set with :meth:`HttpClient.space_host`, measured from the end of the previous request to that host to
-the start of the next.
+the start of the next. Hosts of one site can share that lock and spacing (``space_host(..., group=)``):
+arXiv's export API and its web pages (full texts) count as one site, one request every ``delay_seconds``.
 
 Retries go through tenacity, like every other retry in the project, with the injected sleep. Retried:
 
@@ -21,8 +22,11 @@ data. Time is read only through the injected clock (see ``paper_digest.clock``).
 from __future__ import annotations
 
 import email.utils
+import errno
 import logging
 import random
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -70,6 +74,42 @@ def _http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (requests wraps urllib3, which wraps the socket error)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or any(current is s for s in seen) or len(seen) > 10:
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return seen
+
+
+def connection_cause(exc: BaseException) -> str:
+    """Why a connection failed, in words a user can act on: the name did not resolve (DNS, no network), the
+    host refused, the proxy failed, TLS failed, or the connection was reset. Only exception classes are read,
+    never a message that could carry a URL with credentials."""
+    chain = _chain(exc)
+    if any(isinstance(e, requests.exceptions.ProxyError) for e in chain):
+        return "proxy error: check HTTPS_PROXY / HTTP_PROXY"
+    if any(isinstance(e, requests.exceptions.SSLError | ssl.SSLError) for e in chain):
+        return "TLS error"
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(
+        type(e).__name__ == "NameResolutionError" for e in chain
+    ):
+        return "name resolution failed: no network or no DNS"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused"
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return "connection reset"
+    if any(isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) for e in chain):
+        return "network unreachable"
+    return exc.__class__.__name__
 
 
 class _Attempt(Exception):
@@ -120,6 +160,8 @@ class HttpClient:
         self._session.trust_env = True
         self._last_done: dict[str, float] = {}
         self._host_intervals: dict[str, float] = {}
+        #: host -> the group it is spaced with (:meth:`space_host`); a host without one is its own group
+        self._groups: dict[str, str] = {}
         self._host_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
 
@@ -136,10 +178,23 @@ class HttpClient:
         with self._locks_guard:
             return self._host_locks.setdefault(host, threading.Lock())
 
-    def space_host(self, url: str, seconds: float) -> None:
-        """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``)."""
+    def _key(self, host: str) -> str:
+        return self._groups.get(host, host)
+
+    def space_host(self, url: str, seconds: float, *, group: str | None = None) -> None:
+        """Keep at least ``seconds`` between requests to ``url``'s host (e.g. arXiv's ``delay_seconds``).
+
+        Hosts given the same ``group`` share one lock and one interval: a request to any of them waits for
+        the previous request to all of them (arXiv's API and web pages are one site to its Terms of Use)."""
         host = urlsplit(url).netloc or url
-        self._host_intervals[host] = max(seconds, self._host_intervals.get(host, 0.0))
+        if group is not None:
+            key = f"group:{group}"
+            if host not in self._groups and host in self._host_intervals:
+                own = self._host_intervals.pop(host)  # an interval set before the host joined the group
+                self._host_intervals[key] = max(own, self._host_intervals.get(key, 0.0))
+            self._groups[host] = key
+        key = self._key(host)
+        self._host_intervals[key] = max(seconds, self._host_intervals.get(key, 0.0))
 
     def _wait_for_host(self, host: str) -> None:
         last = self._last_done.get(host)
@@ -151,17 +206,32 @@ class HttpClient:
             logger.debug("waiting %.2f s before the next request to %s", wait, host)
             self.sleep(wait)
 
-    def get(self, url: str, params: Mapping[str, str] | None = None, *, label: str | None = None) -> bytes:
-        """GET ``url`` and return the body. Raises :class:`SourceError` (``url``, ``status``, ``kind``)."""
-        host = urlsplit(url).netloc or url
-        name = label or host
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        label: str | None = None,
+        archive: bool = True,
+        max_bytes: int | None = None,
+    ) -> bytes:
+        """GET ``url`` and return the body. Raises :class:`SourceError` (``url``, ``status``, ``kind``).
+
+        ``archive=False`` keeps the body out of the raw archive (full texts have their own cache);
+        ``max_bytes`` refuses a larger body (kind "too_large"; never more than :data:`MAX_BODY_BYTES`)."""
+        netloc = urlsplit(url).netloc or url
+        host = self._key(netloc)
+        name = label or netloc
+        limit = min(MAX_BODY_BYTES, max_bytes) if max_bytes is not None else MAX_BODY_BYTES
         with self._host_lock(host):
-            body = self._get_locked(url, params, host=host, name=name)
-        if self.archive is not None:
+            body = self._get_locked(url, params, host=host, name=name, limit=limit)
+        if self.archive is not None and archive:
             self.archive.save(url, params, body)
         return body
 
-    def _get_locked(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+    def _get_locked(
+        self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
+    ) -> bytes:
         started = self.clock()
         last = {"attempts": 0, "wait": 0.0}
 
@@ -196,7 +266,7 @@ class HttpClient:
             reraise=True,
         )
         try:
-            body: bytes = retrying(self._attempt, url, params, host=host, name=name)
+            body: bytes = retrying(self._attempt, url, params, host=host, name=name, limit=limit)
         except _Attempt as failure:
             attempts = int(last["attempts"])
             plural = "attempt" if attempts == 1 else "attempts"
@@ -212,18 +282,23 @@ class HttpClient:
             ) from None
         return body
 
-    def _attempt(self, url: str, params: Mapping[str, str] | None, *, host: str, name: str) -> bytes:
+    def _attempt(
+        self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
+    ) -> bytes:
         self._wait_for_host(host)
         self.requests_made += 1
         logger.debug("GET %s %s", url, dict(params or {}))
         try:
             response = self._session.get(url, params=dict(params or {}), timeout=self.timeout, stream=True)
-        except requests.Timeout:
+        except requests.Timeout as exc:
             self._last_done[host] = self.clock()
-            raise _Attempt("timeout", "timed out") from None
-        except requests.ConnectionError:
+            logger.debug("%s: %s", name, " <- ".join(type(e).__name__ for e in _chain(exc)))
+            what = "timed out connecting" if isinstance(exc, requests.ConnectTimeout) else "timed out"
+            raise _Attempt("timeout", what) from None
+        except requests.ConnectionError as exc:
             self._last_done[host] = self.clock()
-            raise _Attempt("connection", "connection failed") from None
+            logger.debug("%s: %s", name, " <- ".join(type(e).__name__ for e in _chain(exc)))
+            raise _Attempt("connection", f"connection failed ({connection_cause(exc)})") from None
         except requests.RequestException as exc:
             self._last_done[host] = self.clock()
             raise SourceError(
@@ -237,12 +312,12 @@ class HttpClient:
                 raise _Attempt("http", f"HTTP {status}", status=status, retry_after=retry_after)
             if status >= 400:
                 raise SourceError(f"{name}: HTTP {status}", url=url, status=status, kind="http", attempts=1)
-            return self._read_body(response, name=name, url=url)
+            return self._read_body(response, name=name, url=url, limit=limit)
         finally:
             response.close()
             self._last_done[host] = self.clock()
 
-    def _read_body(self, response: requests.Response, *, name: str, url: str) -> bytes:
+    def _read_body(self, response: requests.Response, *, name: str, url: str, limit: int) -> bytes:
         """Read the body within ``timeout`` seconds (a trickling server counts as a timeout)."""
         deadline = self.clock() + self.timeout
         chunks: list[bytes] = []
@@ -251,9 +326,9 @@ class HttpClient:
             for chunk in response.iter_content(chunk_size=65536):
                 chunks.append(chunk)
                 size += len(chunk)
-                if size > MAX_BODY_BYTES:
+                if size > limit:
                     raise SourceError(
-                        f"{name}: response larger than {MAX_BODY_BYTES} bytes", url=url, kind="too_large"
+                        f"{name}: response larger than {limit} bytes", url=url, kind="too_large"
                     )
                 if self.clock() > deadline:
                     raise _Attempt("timeout", "timed out reading the response")

@@ -33,7 +33,13 @@ class Getter(Protocol):
     requests_made: int
 
     def get(
-        self, url: str, params: Mapping[str, str] | None = None, *, label: str | None = None
+        self,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        label: str | None = None,
+        archive: bool = True,
+        max_bytes: int | None = None,
     ) -> bytes: ...
 
-    def space_host(self, url: str, seconds: float) -> None: ...
+    def space_host(self, url: str, seconds: float, *, group: str | None = None) -> None: ...
