@@ -424,5 +424,5 @@ def test_ratings_teach_the_ranking_and_the_digest_asks(world: World) -> None:
     assert lifted and not set(lifted) & set(liked + disliked)  # rated papers are not adjusted
     detail = reasons[lifted[0]][0]["detail"]
     assert any(detail.startswith(f"与你赞过的 {pid} 相近（相似度 ") for pid in liked), detail
-    assert "🧭 与你赞过的 2606." in world.markdown(DAY)
+    assert f"与你赞过的 {detail.split()[1]} 相近 +" in world.markdown(DAY)
     assert not set(world.sidecar(DAY)["to_rate"]) & set(liked + disliked)

@@ -264,6 +264,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
     title_zh = clip(analysis.title_zh, TITLE_LIMIT) if analysis is not None else ""
     comment = clip(paper.arxiv.comment, 200) if paper.arxiv is not None else ""
     reason = _reason(paper)
+    learned = _learned(paper)
     summary = clip(analysis.one_sentence, ONE_LINE_LIMIT) if analysis is not None else ""
     return PaperView(
         paper=paper,
@@ -276,7 +277,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         badges=_badges(paper),
         comment=comment or None,
         links=_links(paper),
-        one_line=summary or reason,
+        one_line=summary or "；".join(part for part in (reason, learned) if part),
         reason=reason,
         analysis=analysis,
         status=status.value,
@@ -286,7 +287,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         from_abstract=analysis is not None and paper.text_source == "abstract",
         unverified=[clip(n, 24) for n in paper.unverified_numbers[:20]] if analysis is not None else [],
         rate_line=rate_line(paper.id),
-        learned=_learned(paper),
+        learned=learned,
     )
 
 
