@@ -14,8 +14,10 @@ profile, ``bench/labels/<name>/DATE.json`` for ``bench/profiles/<name>.toml``), 
   most ``--likes`` / ``--dislikes`` of each; the rating days stop when both are full or at half the days;
 - every later day is ranked as a run ranks it by default (lexical scorer + offline semantic stage) without
   ratings (``profile``), with the liked papers as extra queries of the semantic stage (``+liked``), with the
-  learned adjustment alone (``+learned``, :func:`paper_digest.scoring.learn.learn`, the function the pipeline
-  calls) and with both, as a run with these ratings does (``both``); NDCG@10 is compared;
+  learned adjustment alone (``+learned``, :func:`paper_digest.scoring.learn.learn`) and as a run with these
+  ratings ranks (``both``, :func:`paper_digest.scoring.learn.learn_with_queries`, the function the pipeline
+  calls: liked queries and the model, used only when cross-validation on the ratings trusts them); NDCG@10
+  is compared;
 - balanced accuracy of the model's like/dislike call (p > 0.5) on the later days' papers under the same rule
   (grade 3 = like, grade 0 in the top :data:`SEEN` = dislike); Scholar Inbox reports 71.3-74.7% on its own
   temporal split (GlennAng/msc_thesis, code/logreg/README.md).
@@ -37,7 +39,7 @@ from paper_digest.config import ProfileConfig
 from paper_digest.models import Paper, ScoredPaper
 from paper_digest.pipeline import Scorer
 from paper_digest.scoring import score_papers, semantic
-from paper_digest.scoring.learn import Embed, Rated, learn
+from paper_digest.scoring.learn import Embed, Rated, learn, learn_with_queries
 
 BENCH = Path(__file__).resolve().parent
 #: the top of the profile-only ranking a researcher is taken to have seen on a rating day
@@ -110,6 +112,10 @@ def ranker(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> Scorer:
     return lambda papers: stage.adjust(score_papers(papers, profile))
 
 
+#: like/dislike calls pooled over every profile's later days, for the overall balanced accuracy
+POOLED = {"tp": 0, "pos": 0, "tn": 0, "neg": 0}
+
+
 def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -> list[tuple[float, float]]:
     days = [d for d in corpus_days() if d in item.labels]
     plain = ranker(item.profile)
@@ -135,7 +141,9 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
         liked_ranked = with_liked(papers)
         options = {"min_ratings": args.min_ratings, "max_points": args.max_points}
         alone = learn(ranked, rated, item.profile, embed, rescore=plain, **options)
-        learned = learn(liked_ranked, rated, item.profile, embed, rescore=with_liked, **options)
+        learned = learn_with_queries(
+            ranked, rated, item.profile, embed, rescore=plain, with_liked=with_liked, **options
+        )
         before = ndcg_at_k([s.paper.id for s in ranked], grades)
         after = ndcg_at_k([s.paper.id for s in learned.ranked], grades)
         part = (
@@ -156,6 +164,7 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
                 day_hits["tn"] += p <= 0.5
         for key, value in day_hits.items():
             hits[key] += value
+            POOLED[key] += value
         acc = _balanced(day_hits)
         rows.append((before, after))
         print(
@@ -211,7 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     worst = min(a - b for b, a in everything)
     print(
         f"\nall profiles: mean delta {sum(per_profile) / len(per_profile):+.3f} (mean of the profiles' "
-        f"means), {mean_delta:+.3f} over all {len(everything)} later days; worst day {worst:+.3f}"
+        f"means), {mean_delta:+.3f} over all {len(everything)} later days; worst day {worst:+.3f}; "
+        f"balanced accuracy {_fmt(_balanced(POOLED))}"
     )
     return 0
 

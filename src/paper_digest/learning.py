@@ -17,9 +17,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from .config import LearningConfig, ProfileConfig
 from .errors import PaperDigestError
-from .models import Digest, Paper, ScoredPaper
+from .models import Digest, Paper, ScoredPaper, split_arxiv_id
 from .ratings import Rating, load_ratings
-from .scoring.learn import Embed, Rated, learn, least_sure
+from .scoring.learn import Embed, Rated, learn_with_queries, least_sure
 from .store import atomic_write_text, read_json
 
 logger = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ class Learner:
         fetch: FetchPapers | None,
         min_score: float,
         rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
+        with_liked: Callable[[Sequence[Paper]], Callable[[Sequence[Paper]], list[ScoredPaper]]] | None = None,
     ) -> None:
         self._config = config
         self._profile = profile
@@ -142,9 +143,18 @@ class Learner:
         self._fetch = fetch
         self._min_score = min_score
         self._rescore = rescore
+        self._with_liked = with_liked
 
     def load(self) -> list[Rating]:
         return load_ratings(self._config.ratings)
+
+    def _profile_liked(self) -> list[str]:
+        ids = []
+        for raw in self._profile.liked:
+            split = split_arxiv_id(raw)
+            if split is not None:
+                ids.append(split[0])
+        return ids
 
     def liked_papers(self, candidates: Sequence[Paper], digests: Sequence[Digest]) -> list[Paper]:
         """The liked papers with their text (extra queries of the semantic stage, each on its own)."""
@@ -158,8 +168,15 @@ class Learner:
         if not ratings or len(ratings) < self._config.min_ratings or not likes:
             ask = least_sure(ranked, {}, rated_ids, self._config.ask, min_score=self._min_score)
             return LearnedDay(ranked=list(ranked), ask=ask, ratings=len(ratings), likes=likes)
-        rated = rated_papers(ratings, [s.paper for s in ranked], digests, self._cache, self._fetch)
-        learned = learn(
+        candidates = [s.paper for s in ranked]
+        rated = rated_papers(ratings, candidates, digests, self._cache, self._fetch)
+        with_liked = None
+        if self._with_liked is not None:
+            # the semantic stage's liked queries: the profile's own and every liked rating, each on its own
+            extra = [Rating(pid, "like") for pid in self._profile_liked() if pid not in rated_ids]
+            known = rated_papers(extra, candidates, digests, self._cache, self._fetch)
+            with_liked = self._with_liked([p.paper for p in known] + [r.paper for r in rated if r.liked])
+        learned = learn_with_queries(
             ranked,
             rated,
             self._profile,
@@ -167,6 +184,7 @@ class Learner:
             min_ratings=self._config.min_ratings,
             max_points=self._config.max_points,
             rescore=self._rescore,
+            with_liked=with_liked,
         )
         ask = least_sure(
             learned.ranked, learned.probability, rated_ids, self._config.ask, min_score=self._min_score

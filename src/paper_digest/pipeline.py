@@ -218,6 +218,7 @@ def build_stages(
             fetch=None if offline else (lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
             min_score=config.digest.min_score,
             rescore=score,
+            with_liked=_liked_scorer(config) if config.scoring.semantic else None,
         )
         learn = learner.apply
 
@@ -232,6 +233,18 @@ def build_stages(
         closers=tuple(closers),
         now=now,
     )
+
+
+def _liked_scorer(config: Config) -> Callable[[Sequence[Paper]], Scorer]:
+    """The day's scorer (lexical, then semantic) with these liked papers as the semantic stage's liked
+    queries: what the learning stage ranks with once the ratings are trusted."""
+    profile, scoring = config.profile, config.scoring
+
+    def build(liked: Sequence[Paper]) -> Scorer:
+        stage = load_scorer(profile, liked, scoring.semantic_weight)
+        return lambda papers: stage.adjust(score_papers(papers, profile))
+
+    return build
 
 
 def _semantic_embedder(profile: ProfileConfig) -> Callable[[], Embed]:

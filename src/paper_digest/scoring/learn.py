@@ -255,6 +255,34 @@ def learn(
     )
 
 
+def learn_with_queries(
+    ranked: Sequence[ScoredPaper],
+    rated: Sequence[Rated],
+    profile: ProfileConfig,
+    embed: Embed,
+    *,
+    min_ratings: int,
+    max_points: float,
+    rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
+    with_liked: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
+) -> Learned:
+    """What a run does with the ratings: the day ranked again with the liked papers as extra queries of the
+    semantic stage (``with_liked``: the day's scorer, each liked paper its own query), then :func:`learn` on
+    that ranking. The ratings move the ranking only as far as they are trusted: when cross-validation on them
+    does not show the model beating that ranking, the liked queries are dropped too and :func:`learn` runs
+    on the day's own ranking (which may leave it unchanged)."""
+    if with_liked is not None and ranked and not cold(ranked, rated, min_ratings):
+        again = with_liked([s.paper for s in ranked])
+        first = learn(
+            again, rated, profile, embed, min_ratings=min_ratings, max_points=max_points, rescore=with_liked
+        )
+        if first.strength > 0:
+            return first
+    return learn(
+        ranked, rated, profile, embed, min_ratings=min_ratings, max_points=max_points, rescore=rescore
+    )
+
+
 def _pairwise_accuracy(values: Matrix, labels: Matrix, weight: Matrix) -> float:
     """Weighted share of (liked, not liked) pairs that ``values`` order correctly (ties count half): AUC."""
     pos = np.flatnonzero(labels == 1)
