@@ -474,8 +474,14 @@ def judged_table(config: Config, folder: Path) -> int:
     (:func:`paper_digest.analysis.rerank.blend`), so the figure is what the stage would make of that judge."""
     from paper_digest.analysis.rerank import RerankJudgement, blend
 
-    rows: list[tuple[float, float]] = []
-    print(f"{'day':<12}{'scorer':>10}{'+judged':>10}{'judged':>10}")
+    rows: list[tuple[float, ...]] = []
+    stage = semantic.load_scorer(config.profile)
+    print(
+        "lexical = the lexical scorer alone; default = lexical + semantic; judged = share of the top judged"
+    )
+    print(
+        f"{'day':<12}{'lexical':>10}{'+judged':>10}{'judged':>8}{'default':>10}{'+judged':>10}{'judged':>8}"
+    )
     for day in corpus_days():
         path = folder / f"{day}.json"
         if not (LABELS / f"{day}.json").exists() or not path.exists():
@@ -488,26 +494,33 @@ def judged_table(config: Config, folder: Path) -> int:
             )
         }
         papers, grades = load_day(day), load_labels(day)
-        offline = score_papers(papers, config.profile)
-        top = top_unique(offline, config.scoring.rerank_top)
-        blended = [
-            blend(s, judged[s.paper.id], model=folder.name)
-            if s.paper.id in judged and s.paper.id in top
-            else s
-            for s in offline
-        ]
-        blended.sort(key=lambda s: (-s.score, s.paper.id))
-        values = (
-            ndcg_at_k([s.paper.id for s in offline], grades),
-            ndcg_at_k([s.paper.id for s in blended], grades),
-        )
-        rows.append(values)
-        count = sum(1 for pid in top if pid in judged)
-        print(f"{day:<12}{values[0]:>10.3f}{values[1]:>10.3f}{f'{count}/{len(top)}':>10}")
+        lexical = score_papers(papers, config.profile)
+        row: list[float] = []
+        line = f"{day:<12}"
+        for offline in (lexical, stage.adjust(lexical)):
+            top = top_unique(offline, config.scoring.rerank_top)
+            blended = [
+                blend(s, judged[s.paper.id], model=folder.name)
+                if s.paper.id in judged and s.paper.id in top
+                else s
+                for s in offline
+            ]
+            blended.sort(key=lambda s: (-s.score, s.paper.id))
+            values = (
+                ndcg_at_k([s.paper.id for s in offline], grades),
+                ndcg_at_k([s.paper.id for s in blended], grades),
+            )
+            row += values
+            count = sum(1 for pid in top if pid in judged)
+            line += f"{values[0]:>10.3f}{values[1]:>10.3f}{f'{count}/{len(top)}':>8}"
+        rows.append(tuple(row))
+        print(line)
     if not rows:
         print(f"no judgement files for the labelled days in {folder}", file=sys.stderr)
         return 2
-    _summary(list(zip(*rows, strict=True)))
+    for label, fn in (("mean", lambda c: sum(c) / len(c)), ("min", min)):
+        a, b, c, d = (fn(column) for column in zip(*rows, strict=True))
+        print(f"{label:<12}{a:>10.3f}{b:>10.3f}{'':>8}{c:>10.3f}{d:>10.3f}")
     return 0
 
 
@@ -587,8 +600,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"throughput (lexical): 10,000 candidates scored in {seconds:.2f} s ({rate:,.0f} papers/s)")
     day_seconds, load_seconds = semantic_speed(profile)
     print(
-        f"a 500-paper day, lexical + semantic: {day_seconds:.2f} s (fresh word cache); "
-        f"model loaded in {load_seconds:.2f} s"
+        f"a 500-paper day, lexical + semantic: {day_seconds:.2f} s CPU (fresh word cache); "
+        f"model loaded in {load_seconds:.2f} s CPU"
     )
     return 0
 
@@ -620,18 +633,19 @@ def ranking_table(name: str) -> None:
 
 
 def semantic_speed(profile: ProfileConfig, n: int = 500) -> tuple[float, float]:
-    """Seconds to rank an n-paper day (lexical + semantic, a fresh model so the word cache starts empty)
-    and seconds to load the model."""
+    """CPU seconds of this process (one core; wall time swings with whatever else the machine runs) to rank
+    an n-paper day, lexical + semantic with a fresh model (so the word cache starts empty), and to load the
+    model."""
     pool: list[Paper] = []
     for day in corpus_days():
         pool.extend(load_day(day))
     papers = pool[-n:]
-    start = time.perf_counter()
+    start = time.process_time()
     model = semantic.StaticModel.load()
-    loaded = time.perf_counter() - start
-    start = time.perf_counter()
+    loaded = time.process_time() - start
+    start = time.process_time()
     semantic.SemanticScorer(model, profile).adjust(score_papers(papers, profile))
-    return time.perf_counter() - start, loaded
+    return time.process_time() - start, loaded
 
 
 #: the semantic stage's weight (points per unit of similarity) and the values tried

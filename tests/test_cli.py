@@ -310,3 +310,15 @@ def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) 
     )
     assert world.run("run", "--date", DAY).exit_code == 0
     assert world.gemini.count() == 5  # the rerun judges nothing again
+
+
+def test_the_semantic_reason_is_in_the_sidecar_and_the_digest(world: World) -> None:
+    """The offline semantic stage runs by default: its points are a reason in the sidecar, and a listed paper
+    without an HF summary shows it in the digest when it is among its strongest reasons."""
+    result = world.run("run", "--date", DAY, "--no-llm")
+    assert result.exit_code == 0, result.output
+    papers = world.sidecar(DAY)["papers"]
+    semantic = [r for p in papers for r in p["score_reasons"] if r["kind"] == "semantic"]
+    assert len(semantic) > len(papers) / 2
+    assert any(r["detail"].startswith("meaning close to ") and r["points"] > 0 for r in semantic)
+    assert "meaning close to " in world.markdown(DAY)

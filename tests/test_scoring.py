@@ -427,3 +427,25 @@ def test_judgements_from_files_go_through_the_rerank_blend(capsys: pytest.Captur
     mean = next(line for line in out.splitlines() if line.startswith("mean")).split()
     assert float(mean[1]) < 0.9 <= float(mean[2])
     assert out.count("30/30") == 10
+
+
+def test_every_labelled_profile_loads_and_its_consensus_matches_the_annotators(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The benchmark's profiles (bench/labels/README.md): each TOML parses, each has labelled days, and the
+    consensus files are what bench_labels.py computes from the two annotators' grades."""
+    bench = _bench()
+    for name, (toml, folder) in bench.PROFILES.items():
+        profile = bench.load_profile(toml)
+        assert profile.keywords, name
+        days = bench.labelled_days(folder)
+        assert len(days) >= 4 and all(bench.load_labels(d, folder) for d in days), name
+    spec = importlib.util.spec_from_file_location("bench_labels", ROOT / "bench" / "bench_labels.py")
+    assert spec is not None and spec.loader is not None
+    labels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(labels)
+    assert labels.main([]) == 0  # no consensus file missing or stale
+    assert labels.weighted_kappa([(0, 0), (1, 1), (3, 3)]) == 1.0
+    assert labels.weighted_kappa([(0, 3), (3, 0)]) < 0
+    out = capsys.readouterr().out
+    assert "plain-restoration: 997 papers over 10 days" in out and "3d-vision: 307 papers over 4 days" in out

@@ -145,9 +145,13 @@ def test_the_stage_lifts_a_paper_the_keywords_miss_and_explains_it() -> None:
     assert adjusted[0].paper.id == RESTORATION.id and adjusted[0].score > 5
     reason = adjusted[0].reasons[-1]
     assert reason.kind == "semantic" and reason.points == adjusted[0].score
-    assert "reads close to the profile" in reason.detail and "closest to" in reason.detail
+    assert reason.detail.startswith("meaning close to ") and "word vectors" in reason.detail
     music = next(s for s in adjusted if s.paper.id == MUSIC.id)
-    assert music.score == 0  # far from the profile: never below 0
+    assert music.score == 0 and music.reasons == []  # far from the profile: never below 0, no 0-point reason
+    lifted = ScoredPaper(paper=MUSIC, score=50.0, reasons=[])  # as if a keyword had matched in passing
+    (pushed,) = stage.adjust([lifted])
+    assert pushed.score < 50 and pushed.reasons[-1].points == pushed.score - 50
+    assert pushed.reasons[-1].detail.startswith("meaning further from the profile than an ordinary CV paper")
 
 
 def test_points_add_up_and_do_not_depend_on_the_batch() -> None:

@@ -80,7 +80,8 @@ DESCRIPTION_WEIGHT = 1.0
 LIKED_WEIGHT = 2.0
 #: above this, lexical + semantic points bend towards 100 instead of being cut (see :func:`soft_ceiling`)
 KNEE = 80.0
-SIMILARITY_WORDS = "meaning of title and opening sentences, offline word-vector model"
+#: how the reason names the evidence (after the part that says what the paper is close to)
+SIMILARITY_WORDS = "word vectors of the title and opening sentences"
 
 
 class SemanticModelError(PaperDigestError):
@@ -245,7 +246,7 @@ def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list
     queries: list[Query] = []
     view = english_view(profile.description)
     if view.strip():
-        queries.append(Query("description", "the profile description", view, DESCRIPTION_WEIGHT))
+        queries.append(Query("description", "the description", view, DESCRIPTION_WEIGHT))
     for key, weight in sorted(profile.keywords.items()):
         variants = [v.strip() for v in key.split("|") if v.strip()]
         if weight > 0 and variants:
@@ -308,8 +309,8 @@ class SemanticScorer:
         """In words: how close the paper reads to the profile, and to which part most."""
         if value >= 0:
             best = self.queries[int(row.argmax())]
-            return f"reads close to the profile ({SIMILARITY_WORDS}; closest to {best.label})"
-        return f"reads far from the profile ({SIMILARITY_WORDS}; below an ordinary CV paper)"
+            return f"meaning close to {best.label} ({SIMILARITY_WORDS})"
+        return f"meaning further from the profile than an ordinary CV paper ({SIMILARITY_WORDS})"
 
 
 def soft_ceiling(total: float) -> float:
