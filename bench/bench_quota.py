@@ -1,8 +1,9 @@
 """How long do N deep dives take under a 5-per-window quota, and how many 429s do they provoke?
 
 Runs the real google-genai client against the fake Gemini server of the tests (tests/fake_gemini.py), which
-enforces the limits with the real 429 bodies, twice for each N: once through paper_digest's Analyzer, once
-through a naive sequential loop that retries every 429 after a fixed sleep (what most tools in this field do).
+enforces the limits with the real 429 bodies, twice for each N: once through paper_digest's LLM client and
+deep-dive stage, once through a naive sequential loop that retries every 429 after a fixed sleep (what most
+tools in this field do).
 
 Two clocks:
 
@@ -38,13 +39,13 @@ from fake_gemini import FakeClock, FakeGemini
 from google import genai
 from google.genai import errors, types
 
-from paper_digest.analysis import Analyzer
+from paper_digest.analysis import AnalysisCache, LLMClient, analyse_papers, profile_fingerprint
 from paper_digest.analysis.prompt import build_system_instruction, build_user_prompt
 from paper_digest.config import LLMConfig, ProfileConfig
 from paper_digest.models import AnalysisStatus, DeepDive, Paper, ScoredPaper
 
 KEY = "bench-key"
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 PER_WINDOW = 5
 PER_DAY = 20
 PROFILE = ProfileConfig(description="真实场景图像超分辨率", keywords={"super-resolution": 3.0})
@@ -76,21 +77,23 @@ def run_analyzer(n: int, window: float, clock: Callable[[], float], sleep: Calla
         clock=clock, api_key=KEY, per_window=PER_WINDOW, window_seconds=window, per_day=PER_DAY
     ) as srv:
         cfg = LLMConfig(
+            model=MODEL,
             base_url=srv.url,
             requests_per_window=PER_WINDOW,
             window_seconds=window,
             requests_per_day=PER_DAY,
             concurrency=concurrency,
         )
-        with tempfile.TemporaryDirectory() as cache:
-            analyzer = Analyzer(
-                cfg, api_key=KEY, cache_dir=Path(cache), profile=PROFILE, clock=clock, sleep=sleep
-            )
+        with tempfile.TemporaryDirectory() as folder:
+            cache_dir = Path(folder)
+            client = LLMClient(cfg, api_key=KEY, state_dir=cache_dir / "analysis", clock=clock, sleep=sleep)
+            cache = AnalysisCache(cache_dir, profile_fingerprint(PROFILE))
             start = clock()
-            results, _ = analyzer.analyse(papers(n))
+            results, _ = analyse_papers(client, cache, papers(n), system=build_system_instruction(PROFILE))
             elapsed = clock() - start
+            client.close()
         done = sum(a.status is AnalysisStatus.DONE for a in results.values())
-        return Row("Analyzer", n, elapsed, srv.count(), srv.rate_limited, done)
+        return Row("LLMClient", n, elapsed, srv.count(), srv.rate_limited, done)
 
 
 def run_naive(

@@ -355,53 +355,50 @@ def pool(day: str, profile: ProfileConfig, depth: int = 40) -> None:
 
 
 def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
-    """NDCG@10 per labelled day: the offline scorer, then with the embeddings stage, with the LLM re-rank, and
-    with both chained as the pipeline runs them (embeddings first).
+    """NDCG@10 per labelled day: the offline scorer, then with the LLM re-rank.
 
     Uses the real google-genai client against ``config.llm`` (GOOGLE_GEMINI_BASE_URL points it elsewhere, as
-    the tests do with the fake server). A day where a stage could not cover all its top candidates (quota
-    spent, an error) is marked and left out of the means, so a partial run is never read as a result."""
-    from paper_digest.analysis import Embedder, Reranker
+    the tests do with the fake server), through the product's one LLM client and its re-rank model. A day
+    where the re-rank could not cover all its top candidates (quota spent, an error) is marked and left out
+    of the means, so a partial run is never read as a result."""
+    from paper_digest.analysis import (
+        LLMClient,
+        RerankCache,
+        build_rerank_system_instruction,
+        rerank,
+        rerank_profile_fingerprint,
+    )
 
-    scoring = config.scoring.model_copy(update={"llm_rerank": True, "embeddings": True})
-    common = {"api_key": api_key, "cache_dir": cache_dir, "profile": config.profile}
-    embedder = Embedder(config.llm, scoring, **common)  # liked papers only from the day's candidates
-    reranker = Reranker(config.llm, scoring, **common)
-    requests = {"embed": 0, "rerank": 0}
-    cached = {"embed": 0, "rerank": 0}
+    scoring = config.scoring.model_copy(update={"llm_rerank": True})
+    client = LLMClient(config.llm, api_key=api_key, state_dir=cache_dir / "analysis")
+    cache = RerankCache(cache_dir, rerank_profile_fingerprint(config.profile))
+    system = build_rerank_system_instruction(config.profile)
+    requests = cached = 0
     rows: list[tuple[float, ...]] = []
-    names = ("scorer", "+embed", "+rerank", "+both")
+    names = ("scorer", "+rerank")
     print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names) + f"{'requests':>10}")
     for day in corpus_days():
         if not (LABELS / f"{day}.json").exists():
             continue
         papers, grades = load_day(day), load_labels(day)
         offline = score_papers(papers, config.profile)
-        embedded, e_ledger = embedder.embed(offline)
-        reranked, r_ledger = reranker.rerank(offline)
-        both, b_ledger = reranker.rerank(embedded)
-        for name, ledger in (("embed", e_ledger), ("rerank", r_ledger), ("rerank", b_ledger)):
-            requests[name] += ledger.requests
-            cached[name] += ledger.cache_hits
-        covered = (
-            _covered(embedded, ("embedding", "liked"), scoring.embed_top)
-            and _covered(reranked, ("llm",), scoring.rerank_top)
-            and _covered(both, ("llm",), scoring.rerank_top)
-        )
-        values = [ndcg_at_k([s.paper.id for s in r], grades) for r in (offline, embedded, reranked, both)]
+        reranked, ledger = rerank(client, cache, offline, scoring=scoring, system=system)
+        requests += ledger.requests
+        cached += ledger.cache_hits
+        covered = _covered(reranked, ("llm",), scoring.rerank_top)
+        values = [ndcg_at_k([s.paper.id for s in r], grades) for r in (offline, reranked)]
         if covered:
             rows.append(tuple(values))
-        spent = e_ledger.requests + r_ledger.requests + b_ledger.requests
-        mark = "" if covered else "  (partial: a stage did not cover its top candidates)"
-        print(f"{day:<12}" + "".join(f"{v:>10.3f}" for v in values) + f"{spent:>10}{mark}")
+        mark = "" if covered else "  (partial: the re-rank did not cover its top candidates)"
+        print(f"{day:<12}" + "".join(f"{v:>10.3f}" for v in values) + f"{ledger.requests:>10}{mark}")
+    client.close()
     if not rows:
         print("\nno day fully covered (no quota left today?); rerun later, what was paid for is cached")
         return 1
     _summary(list(zip(*rows, strict=True)))
     print(
-        f"\n{len(rows)} days fully covered; requests: {requests['embed']} embed, "
-        f"{requests['rerank']} rerank; from the cache: {cached['embed']} vectors, "
-        f"{cached['rerank']} judgements ({cache_dir})"
+        f"\n{len(rows)} days fully covered; requests: {requests} rerank; "
+        f"from the cache: {cached} judgements ({cache_dir})"
     )
     return 0
 

@@ -25,21 +25,12 @@ answered with a JSON array judging every ``<paper id="...">`` block of the reque
 ``max_tokens`` and ``invalid_json`` mean the same as above, and ``partial`` judges only the first half of
 the ids (every other behaviour is shared with deep dives).
 
-Embedding batches (``POST /{api_version}/models/{model}:batchEmbedContents``, which is what
-``client.models.embed_content`` sends) are answered with one vector per item: :func:`bag_of_words_vector` of
-the item's text (a hashed bag of words, scaled so that it is not unit-length), so texts sharing words are
-similar and disjoint texts are not. The limits count every item of a batch as one request (as the free tier is
-reported to do). For them ``ok``, ``429_minute``, ``429_day``, ``500``, ``503``, ``400``, ``403``, ``404``,
-``drop`` and ``bad_key_400`` mean the same as above; ``invalid_json`` answers 200 with a body that is not
-JSON, ``wrong_count`` leaves out the last vector, ``bad_values`` sends a vector of strings.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import math
 import re
 import threading
 import time
@@ -54,9 +45,7 @@ PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 PER_MINUTE_BODY = PAYLOADS / "gemini_429_perminute_gemini-3-flash.json"
 PER_DAY_BODY = PAYLOADS / "gemini_429_perday_gemini-2.0-flash.json"
 
-_PATH = re.compile(
-    r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<method>generateContent|batchEmbedContents)$"
-)
+_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<method>generateContent)$")
 _MODEL_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)$")
 _TITLE = re.compile(r"标题：(?P<title>[^\n]*)")
 _RERANK_ID = re.compile(r'<paper id="(?P<id>[^"]+)">')
@@ -66,6 +55,7 @@ BEHAVIOURS = frozenset(
         "ok",
         "429_minute",
         "429_day",
+        "429_limit0",
         "500",
         "503",
         "400",
@@ -80,29 +70,8 @@ BEHAVIOURS = frozenset(
         "bad_key_400",
         "slow",
         "partial",
-        "wrong_count",
-        "bad_values",
     }
 )
-_WORD = re.compile(r"\w+")
-#: the fake's vectors are scaled by this, so a client that forgets to normalise them is caught
-VECTOR_SCALE = 0.37
-
-
-def bag_of_words_vector(text: str, dimensions: int) -> list[float]:
-    """A deterministic, meaningful fake embedding: each lower-cased word adds +-1 at a hashed position."""
-    vector = [0.0] * dimensions
-    for word in _WORD.findall(text.lower()):
-        digest = hashlib.sha256(word.encode("utf-8")).digest()
-        index = int.from_bytes(digest[:4], "big") % dimensions
-        vector[index] += 1.0 if digest[4] % 2 == 0 else -1.0
-    return [round(x * VECTOR_SCALE, 6) for x in vector]
-
-
-def cosine(a: list[float], b: list[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=True))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
 
 
 class FakeClock:
@@ -143,34 +112,6 @@ class RecordedRequest:
     at: float
     status: int = 0
     behaviour: str = ""
-    #: "generateContent" or "batchEmbedContents"
-    method: str = "generateContent"
-
-    @property
-    def is_embed(self) -> bool:
-        return self.method == "batchEmbedContents"
-
-    @property
-    def embed_items(self) -> list[dict[str, Any]]:
-        items = self.body.get("requests")
-        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
-
-    @property
-    def embed_texts(self) -> list[str]:
-        """The text of each item of an embedding batch, in order."""
-        return [
-            "\n".join(part.get("text", "") for part in (item.get("content") or {}).get("parts", []))
-            for item in self.embed_items
-        ]
-
-    @property
-    def embed_task_types(self) -> set[str]:
-        return {str(item.get("taskType")) for item in self.embed_items}
-
-    @property
-    def cost(self) -> int:
-        """What the request counts against the limits: the items of an embedding batch, else 1."""
-        return max(1, len(self.embed_items)) if self.is_embed else 1
 
     @property
     def max_output_tokens(self) -> int | None:
@@ -264,11 +205,7 @@ class FakeGemini:
         self.default_relevance = 5
         #: builds the answer's JSON from the paper title in the prompt (replace it to serve other content)
         self.deep_dive: Callable[[str], dict[str, Any]] = deep_dive_json
-        #: the vector of one embedding item from its text and the requested dimensionality
-        self.embed_vector: Callable[[str, int], list[float]] = bag_of_words_vector
-        #: dimensionality when a request names none (gemini-embedding-001 answers 3072 by default)
-        self.default_dimensions = 3072
-        #: model -> (per_window, per_day) for a model with its own quota (e.g. the embedding model)
+        #: model -> (per_window, per_day) for a model with its own quota (e.g. a Flash-Lite)
         self.model_limits: dict[str, tuple[int | None, int | None]] = {}
         self.requests: list[RecordedRequest] = []
         self.statuses: Counter[int] = Counter()
@@ -358,7 +295,9 @@ class FakeGemini:
 
     # -- answers -------------------------------------------------------------------------------------------
 
-    def _quota_body(self, template: dict[str, Any], model: str, delay: float | None) -> dict[str, Any]:
+    def _quota_body(
+        self, template: dict[str, Any], model: str, delay: float | None, limit: int | None = None
+    ) -> dict[str, Any]:
         body = copy.deepcopy(template)
         error = body["error"]
         error["message"] = re.sub(r"model: [\w.\-]+", f"model: {model}", error["message"])
@@ -371,19 +310,26 @@ class FakeGemini:
             error["message"] = re.sub(
                 r"Please retry in [0-9.]+s", f"Please retry in {delay:.9f}s", error["message"]
             )
+        if limit is not None:
+            # the real per-day body is from a key whose tier had no quota for the model ("limit: 0"); a spent
+            # day says the model's real limit ("limit: 20, model: gemini-3.6-flash", OmniRoute #9504)
+            error["message"] = error["message"].replace("limit: 0,", f"limit: {limit},")
+            for detail in error["details"]:
+                for violation in detail.get("violations", []):
+                    violation["quotaValue"] = str(limit)
         return body
 
     def _decide(self, model: str, request: RecordedRequest) -> tuple[int, Any]:
-        """Limits first, then the script. Called under the lock. An embedding batch counts its items."""
+        """Limits first, then the script. Called under the lock."""
         state = self._models[model]
         now = self.clock()
-        cost = request.cost
+        cost = 1
         per_window, per_day = self.model_limits.get(model, (self.per_window, self.per_day))
         if state.day_exhausted or (per_day is not None and state.day_count + cost > per_day):
             if per_day is not None and state.day_count >= per_day:
                 state.day_exhausted = True
             request.behaviour = "limit_day"
-            return 429, self._quota_body(self._per_day, model, None)
+            return 429, self._quota_body(self._per_day, model, None, limit=per_day or 20)
         if per_window is not None:
             while state.window and state.window[0] <= now - self.window_seconds:
                 state.window.popleft()
@@ -399,26 +345,12 @@ class FakeGemini:
             return 429, self._quota_body(self._per_minute, model, None)
         if behaviour == "429_day":
             state.day_exhausted = True
+            return 429, self._quota_body(self._per_day, model, None, limit=per_day or 20)
+        if behaviour == "429_limit0":  # the real body as it came: a model not on the key's tier
             return 429, self._quota_body(self._per_day, model, None)
         state.window.extend([now] * cost)
         state.day_count += cost
-        if request.is_embed and behaviour not in _HTTP_FAULTS:
-            return self._embed_answer(request, behaviour)
         return self._answer(model, request, behaviour)
-
-    def _embed_answer(self, request: RecordedRequest, behaviour: str) -> tuple[int, Any]:
-        """One vector per item (or the scripted garbling). Bytes are sent as they are (not JSON)."""
-        if behaviour == "invalid_json":
-            return 200, b'{"embeddings": [{"values": [0.1, 0.2'
-        vectors: list[dict[str, Any]] = []
-        for item, text in zip(request.embed_items, request.embed_texts, strict=True):
-            dimensions = int(item.get("outputDimensionality") or self.default_dimensions)
-            vectors.append({"values": self.embed_vector(text, dimensions)})
-        if behaviour == "wrong_count":
-            vectors = vectors[:-1]
-        elif behaviour == "bad_values" and vectors:
-            vectors[0] = {"values": ["high", "low"]}
-        return 200, {"embeddings": vectors}
 
     def _answer(
         self, model: str, request: RecordedRequest, behaviour: str
@@ -490,10 +422,6 @@ class FakeGemini:
             }
             for paper_id in ids
         ]
-
-
-#: behaviours answered by an HTTP error or a dropped connection, the same for every kind of request
-_HTTP_FAULTS = frozenset({"500", "503", "400", "403", "404", "drop", "bad_key_400"})
 
 
 def _api_key_invalid() -> dict[str, Any]:
@@ -590,7 +518,6 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 raw=raw,
                 headers=headers,
                 at=fake.clock(),
-                method=match.group("method"),
             )
             with fake._lock:
                 fake.requests.append(request)

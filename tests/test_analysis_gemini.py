@@ -1,4 +1,6 @@
-"""The Analyzer end to end: the real google-genai client against the fake Gemini server, on a fake clock."""
+"""The deep-dive stage end to end through the LLM client: the real google-genai client against the fake
+Gemini server, on a fake clock. ``Analyzer`` below is a test helper: one client and one cache per call, as
+one run."""
 
 from __future__ import annotations
 
@@ -14,13 +16,21 @@ import pytest
 from fake_gemini import FakeClock, FakeGemini
 from gemini_fixtures import DAY1, KEY, WallClock
 
-from paper_digest.analysis import Analyzer
-from paper_digest.analysis.gemini import MESSAGES
+from paper_digest.analysis import (
+    AnalysisCache,
+    Kind,
+    LLMClient,
+    Problem,
+    analyse_papers,
+    build_system_instruction,
+    profile_fingerprint,
+    sentence,
+)
 from paper_digest.config import LLMConfig, ProfileConfig
 from paper_digest.models import Analysis, AnalysisStatus, LLMLedger, Paper, ScoredPaper
 
-MODEL = "gemini-2.5-flash"
-FALLBACK = "gemini-2.5-flash-lite"
+MODEL = "gemini-3.8-flash"
+FALLBACK = "gemini-3.6-flash"
 PROFILE = ProfileConfig(
     description="真实场景图像超分辨率与扩散模型加速",
     keywords={"super-resolution|SR": 3.0, "diffusion": 2.0, "medical": -2.0},
@@ -42,6 +52,38 @@ def make_papers(n: int, prefix: str = "2606") -> list[ScoredPaper]:
         )
         for i in range(n)
     ]
+
+
+class Analyzer:
+    """One run of the deep-dive stage: its own client (limiter state from the cache folder) and cache."""
+
+    def __init__(
+        self,
+        cfg: LLMConfig,
+        *,
+        api_key: str | None,
+        cache_dir: Path,
+        profile: ProfileConfig,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        extra: dict[str, Any] = {}
+        if clock is not None and sleep is not None:
+            extra.update(clock=clock, sleep=sleep)
+        if now is not None:
+            extra["now"] = now
+        self.client = LLMClient(
+            cfg, api_key=api_key, state_dir=cache_dir / "analysis", timezone="Asia/Shanghai", **extra
+        )
+        self.cache = AnalysisCache(cache_dir, profile_fingerprint(profile))
+        self.system = build_system_instruction(profile)
+
+    def analyse(self, papers: list[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
+        try:
+            return analyse_papers(self.client, self.cache, papers, system=self.system)
+        finally:
+            self.client.close()
 
 
 @pytest.fixture
@@ -83,7 +125,10 @@ def test_one_paper_done_with_ledger(make_analyzer: Callable[..., Analyzer], serv
     body = server.requests[0].body
     config = body["generationConfig"]
     assert config["responseMimeType"] == "application/json"
-    assert config["maxOutputTokens"] == 4096
+    assert config["maxOutputTokens"] == 8192
+    # Gemini 3: a level, never together with a budget (the SDK 3.6 sends the proto field name, which the
+    # API's JSON mapping accepts as well as the camelCase one)
+    assert config["thinkingConfig"] in ({"thinkingLevel": "LOW"}, {"thinking_level": "LOW"})
     assert config["responseSchema"]["title"] == "DeepDive"
     assert "真实场景图像超分辨率" in server.requests[0].system_text
 
@@ -181,7 +226,11 @@ def test_per_day_429_without_fallback_leaves_the_rest_pending(
     assert statuses(results) == [AnalysisStatus.DONE] + [AnalysisStatus.PENDING] * 3
     pending = results["2606.00003"]
     assert pending.reason == "quota_daily"
-    assert pending.message == "今日配额已用尽，将在下次运行时补全"
+    # 2026-06-12 15:00 UTC: the quota resets at midnight Pacific, 2026-06-13 07:00 UTC, 15:00 in Shanghai
+    assert pending.message == (
+        "Gemini 今日配额已用尽，配额将于 6月13日 15:00（UTC+08:00）重置，之后的首次运行会补全这篇深度解读。"
+    )
+    assert pending.retry_at == dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)
     assert server.count(MODEL) == 2
 
 
@@ -242,7 +291,7 @@ def test_503_forever_fails_after_max_attempts(
     analysis = results["2606.00000"]
     assert analysis.status is AnalysisStatus.FAILED
     assert analysis.reason == "http_503"
-    assert analysis.message == MESSAGES["unavailable"]
+    assert analysis.message == sentence(Problem(Kind.UNAVAILABLE))
     assert server.count(MODEL) == 3 and ledger.server_errors == 3
 
 
@@ -275,10 +324,10 @@ def test_sdk_does_not_retry_on_its_own(make_analyzer: Callable[..., Analyzer], s
 def test_max_tokens_is_repaired_with_a_larger_budget(
     make_analyzer: Callable[..., Analyzer], server: FakeGemini
 ) -> None:
-    server.min_output_tokens = 5000
+    server.min_output_tokens = 10000
     results, ledger = make_analyzer().analyse(make_papers(1))
     assert results["2606.00000"].status is AnalysisStatus.DONE
-    assert [r.max_output_tokens for r in server.requests] == [4096, 8192]
+    assert [r.max_output_tokens for r in server.requests] == [8192, 16384]
     assert ledger.retries == 1
 
 
@@ -287,7 +336,7 @@ def test_max_tokens_twice_fails(make_analyzer: Callable[..., Analyzer], server: 
     results, _ = make_analyzer().analyse(make_papers(1))
     analysis = results["2606.00000"]
     assert (analysis.status, analysis.reason) == (AnalysisStatus.FAILED, "max_tokens")
-    assert analysis.message == "模型输出超出长度上限，深度解读未完成"
+    assert analysis.message == "模型输出超出长度上限（已放宽上限重试一次），这篇深度解读未完成。"
     assert server.count() == 2
 
 
@@ -305,11 +354,11 @@ def test_blocked_prompt(make_analyzer: Callable[..., Analyzer], server: FakeGemi
     results, _ = make_analyzer().analyse(make_papers(3))
     got = [(a.status, a.reason) for a in results.values()]
     assert got == [
-        (AnalysisStatus.BLOCKED, "blocked:SAFETY"),
+        (AnalysisStatus.BLOCKED, "prompt_blocked:SAFETY"),
         (AnalysisStatus.BLOCKED, "empty_candidate"),
         (AnalysisStatus.BLOCKED, "blocked:SAFETY"),
     ]
-    assert results["2606.00000"].message == "模型拒绝分析该论文摘要"
+    assert "模型拒绝分析该论文摘要" in (results["2606.00000"].message or "")
     assert server.count() == 3  # no repair for a refusal
 
 
@@ -321,7 +370,7 @@ def test_404_tries_the_fallback_400_does_not(
     assert results["2606.00000"].model == FALLBACK
     server.script("400", model=MODEL)
     results, _ = make_analyzer(fallback_models=[FALLBACK]).analyse(make_papers(1, prefix="2607"))
-    assert (results["2607.00000"].status, results["2607.00000"].reason) == (AnalysisStatus.FAILED, "http_400")
+    assert (results["2607.00000"].status, results["2607.00000"].reason) == (AnalysisStatus.FAILED, "rejected")
 
 
 # -- the key ------------------------------------------------------------------------------------------------
@@ -333,12 +382,10 @@ def test_wrong_key_stops_after_one_request(
     caplog.set_level(logging.WARNING)
     results, ledger = make_analyzer(api_key="wrong-key", fallback_models=[FALLBACK]).analyse(make_papers(4))
     assert server.count() == 1
-    assert [(a.status, a.reason) for a in results.values()] == [(AnalysisStatus.FAILED, "http_403")] + [
-        (AnalysisStatus.PENDING, "http_403")
-    ] * 3
-    assert results["2606.00000"].message == "API 密钥无效或无权限，深度解读未完成"
+    assert [(a.status, a.reason) for a in results.values()] == [(AnalysisStatus.PENDING, "key_refused")] * 4
+    assert "Gemini 拒绝了所配置的 API 密钥" in (results["2606.00000"].message or "")
     warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert len(warnings) == 1 and "403" in warnings[0].getMessage()
+    assert len(warnings) == 1 and "key_refused" in warnings[0].getMessage()
     assert ledger.requests == 1
 
 
@@ -347,7 +394,7 @@ def test_wrong_key_with_concurrency_stops_quickly(
 ) -> None:
     results, _ = make_analyzer(api_key="wrong-key", concurrency=4).analyse(make_papers(12))
     assert server.count() <= 4
-    assert all(a.reason == "http_403" for a in results.values())
+    assert all(a.reason == "key_refused" for a in results.values())
 
 
 def test_no_api_key_serves_cache_hits_and_leaves_the_rest_pending(
@@ -363,7 +410,7 @@ def test_no_api_key_serves_cache_hits_and_leaves_the_rest_pending(
     for paper_id in ("2606.00001", "2606.00002"):
         assert results[paper_id].status is AnalysisStatus.PENDING
         assert results[paper_id].reason == "no_api_key"
-        assert results[paper_id].message == "未配置 API 密钥，深度解读将在配置后补全"
+        assert results[paper_id].message == "未配置 API 密钥，深度解读将在配置后补全。"
     assert ledger.cache_hits == 1 and ledger.requests == 0
 
 
@@ -487,8 +534,8 @@ def test_invalid_key_answered_with_400_stops_too(
 ) -> None:
     server.script("bad_key_400")
     results, _ = make_analyzer().analyse(make_papers(3))
-    assert [a.reason for a in results.values()] == ["http_400"] * 3
-    assert [a.status for a in results.values()] == [AnalysisStatus.FAILED] + [AnalysisStatus.PENDING] * 2
+    assert [a.reason for a in results.values()] == ["key_refused"] * 3
+    assert [a.status for a in results.values()] == [AnalysisStatus.PENDING] * 3
     assert server.count() == 1
 
 
@@ -506,7 +553,7 @@ def test_timeout_forever_fails_calmly(make_analyzer: Callable[..., Analyzer], se
     results, _ = make_analyzer(timeout_seconds=0.1, max_attempts=2).analyse(make_papers(1))
     analysis = results["2606.00000"]
     assert (analysis.status, analysis.reason) == (AnalysisStatus.FAILED, "timeout")
-    assert analysis.message == "模型服务暂时不可用，深度解读未完成"
+    assert analysis.message == "Gemini 服务暂时不可用（已按退避重试），这篇深度解读未完成。"
 
 
 def test_a_failing_log_handler_never_prints_the_error_body(

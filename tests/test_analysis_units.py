@@ -20,7 +20,15 @@ from paper_digest.analysis.prompt import (
     profile_fingerprint,
     top_keywords,
 )
-from paper_digest.analysis.quota import DailyQuotaSpent, QuotaKind, RateLimiter, classify_429, quota_day
+from paper_digest.analysis.quota import (
+    DailyQuotaSpent,
+    ModelQuota,
+    QuotaKind,
+    RateLimiter,
+    classify_429,
+    next_reset,
+    quota_day,
+)
 from paper_digest.config import ProfileConfig
 from paper_digest.models import DeepDive, Paper
 
@@ -40,10 +48,21 @@ def test_classify_real_per_minute_body() -> None:
     assert info.retry_delay == pytest.approx(58.217843437)
 
 
-def test_classify_real_per_day_body_wins_over_its_per_minute_violations() -> None:
+def test_classify_real_per_day_body_with_limit_0_is_a_model_not_on_the_tier() -> None:
+    """The real body lists per-minute and per-day violations, all with "limit: 0": the key's tier has no
+    quota for the model at all (continuedev/continue #9693), so no day will ever be better."""
     info = classify_429(load("gemini_429_perday_gemini-2.0-flash.json"))
+    assert info.kind is QuotaKind.ZERO
+    assert info.retry_delay == pytest.approx(34.697178189)  # short, and irrelevant
+
+
+def test_classify_per_day_body_wins_over_its_per_minute_violations() -> None:
+    """The same body from a key whose day is spent says its real limit ("limit: 20", OmniRoute #9504)."""
+    body = load("gemini_429_perday_gemini-2.0-flash.json")
+    assert isinstance(body, dict)
+    body["error"]["message"] = body["error"]["message"].replace("limit: 0,", "limit: 20,")
+    info = classify_429(body)
     assert info.kind is QuotaKind.DAY
-    assert info.retry_delay == pytest.approx(34.697178189)  # short, and irrelevant for a per-day quota
 
 
 def test_classify_falls_back_to_retry_info_and_unknown() -> None:
@@ -80,10 +99,9 @@ def test_classify_falls_back_to_retry_info_and_unknown() -> None:
 def limiter(tmp_path: Path, clock: FakeClock, now: dt.datetime, **kw: float) -> RateLimiter:
     settings = {"per_window": 5, "window_seconds": 60.0, "per_day": 20, "margin_seconds": 0.0}
     settings.update(kw)
+    quota = ModelQuota(int(settings["per_window"]), settings["window_seconds"], int(settings["per_day"]))
     return RateLimiter(
-        per_window=int(settings["per_window"]),
-        window_seconds=settings["window_seconds"],
-        per_day=int(settings["per_day"]),
+        quota_for=lambda model: quota,
         margin_seconds=settings["margin_seconds"],
         state_dir=tmp_path,
         clock=clock,
@@ -110,7 +128,7 @@ def test_sliding_window_waits_only_when_full(tmp_path: Path) -> None:
 
 
 def test_a_batch_costs_its_item_count(tmp_path: Path) -> None:
-    """An embedding batch the server counts item by item: a cost of 3 takes 3 of the window's 5 slots."""
+    """A batch the server counts item by item: a cost of 3 takes 3 of the window's 5 slots."""
     clock = FakeClock()
     lim = limiter(tmp_path, clock, NOON, per_day=10)
     lim.acquire("m", 3)
@@ -150,6 +168,30 @@ def test_daily_budget_is_persisted_per_pacific_day(tmp_path: Path) -> None:
     assert limiter(tmp_path, clock, late, per_day=2).remaining_today("m") == 0
     after_midnight = dt.datetime(2026, 6, 13, 7, 30, tzinfo=dt.UTC)
     assert limiter(tmp_path, clock, after_midnight, per_day=2).remaining_today("m") == 2
+
+
+def test_each_model_has_its_own_quota(tmp_path: Path) -> None:
+    clock = FakeClock()
+    quotas = {"flash": ModelQuota(5, 60.0, 2), "lite": ModelQuota(15, 60.0, 500)}
+    lim = RateLimiter(
+        quota_for=quotas.__getitem__, state_dir=tmp_path, clock=clock, sleep=clock.sleep, now=lambda: NOON
+    )
+    lim.acquire("flash")
+    lim.acquire("flash")
+    with pytest.raises(DailyQuotaSpent):
+        lim.acquire("flash")
+    for _ in range(15):
+        lim.acquire("lite")  # the re-rank's model never spends the deep dives' day
+    assert clock.sleeps == [] and lim.remaining_today("lite") == 485
+
+
+def test_next_reset_is_midnight_pacific() -> None:
+    # summer (PDT, UTC-7) and winter (PST, UTC-8): 15:00 or 16:00 in Shanghai
+    assert next_reset(NOON).astimezone(dt.UTC) == dt.datetime(2026, 6, 13, 7, 0, tzinfo=dt.UTC)
+    winter = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    assert next_reset(winter).astimezone(dt.UTC) == dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
+    just_before = dt.datetime(2026, 11, 24, 7, 59, tzinfo=dt.UTC)  # 23:59 PST
+    assert next_reset(just_before).astimezone(dt.UTC) == dt.datetime(2026, 11, 24, 8, 0, tzinfo=dt.UTC)
 
 
 def test_mark_exhausted_persists(tmp_path: Path) -> None:

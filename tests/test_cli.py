@@ -64,15 +64,21 @@ def test_run_writes_digest_and_sidecar(world: World) -> None:
     assert API_KEY not in md + result.output + (world.out / f"{DAY}.json").read_text(encoding="utf-8")
 
 
-def test_rerun_costs_no_llm_request(world: World) -> None:
+def test_rerun_of_a_finished_day_costs_nothing_and_changes_no_byte(world: World) -> None:
+    """The digest shows what its deep dives cost in all; a rerun served from the cache leaves every file of
+    the digests folder as it was (nothing for a GitHub Action to commit), and says what it spent on the
+    console."""
     assert world.run("run", "--date", DAY).exit_code == 0
-    first = world.markdown(DAY)
-    assert world.run("run", "--date", DAY).exit_code == 0
+    before = {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()}
+    assert "LLM 请求 3 次" in world.markdown(DAY) and "缓存命中" not in world.markdown(DAY)
+    again = world.run("run", "--date", DAY)
+    assert again.exit_code == 0, again.output
     assert world.gemini.count() == 3
-    assert world.sidecar(DAY)["stats"]["llm"]["cache_hits"] == 3
-    assert (
-        world.markdown(DAY).split("\n## 📋")[1].split("---")[0] == first.split("\n## 📋")[1].split("---")[0]
-    )
+    after = {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()}
+    assert after == before
+    assert "analyse: 3/3 done, 0 requests, 3 cached" in again.stderr
+    runs = world.sidecar(DAY)["stats"]["llm_runs"]
+    assert len(runs) == 1 and runs[0]["ledger"]["requests_by_model"] == {MODEL: 3}
 
 
 def test_no_llm_and_no_key_still_write_the_ranked_digest(

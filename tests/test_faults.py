@@ -312,10 +312,14 @@ class GeminiFault:
 GEMINI_FAULTS = {
     "429-minute-retryinfo": GeminiFault(("429_minute",), ["done"] * 3, [None] * 3, 4),
     "429-day-short-retrydelay": GeminiFault(
-        ("429_day",), ["pending"] * 3, ["quota_daily"] * 3, 1, "今日配额已用尽，将在下次运行时补全"
+        ("429_day",), ["pending"] * 3, ["quota_daily"] * 3, 1, "配额将于 11月24日 16:00（UTC+08:00）重置"
     ),
     "503-every-attempt": GeminiFault(
-        ("503", "503", "503"), ["failed", "done", "done"], ["http_503", None, None], 5, "模型服务暂时不可用"
+        ("503", "503", "503"),
+        ["failed", "done", "done"],
+        ["http_503", None, None],
+        5,
+        "Gemini 服务暂时不可用",
     ),
     "503-then-ok": GeminiFault(("503",), ["done"] * 3, [None] * 3, 4),
     "max-tokens-twice": GeminiFault(
@@ -327,7 +331,11 @@ GEMINI_FAULTS = {
     ),
     "max-tokens-repaired": GeminiFault(("max_tokens",), ["done"] * 3, [None] * 3, 4),
     "blocked-prompt": GeminiFault(
-        ("blocked",), ["blocked", "done", "done"], ["blocked:SAFETY", None, None], 3, "模型拒绝分析该论文摘要"
+        ("blocked",),
+        ["blocked", "done", "done"],
+        ["prompt_blocked:SAFETY", None, None],
+        3,
+        "模型拒绝分析该论文摘要",
     ),
     "empty-candidate": GeminiFault(
         ("empty",), ["blocked", "done", "done"], ["empty_candidate", None, None], 3, "模型未返回内容"
@@ -342,10 +350,10 @@ GEMINI_FAULTS = {
     "connection-dropped": GeminiFault(("drop",), ["done"] * 3, [None] * 3, 4),
     "403-wrong-key": GeminiFault(
         (),
-        ["failed", "pending", "pending"],
-        ["http_403"] * 3,
+        ["pending"] * 3,
+        ["key_refused"] * 3,
         1,
-        "API 密钥无效或无权限",
+        "Gemini 拒绝了所配置的 API 密钥",
         key="wrong-key-0000",
     ),
 }
@@ -657,7 +665,8 @@ def test_killed_during_the_analysis_loses_nothing(
     assert again.exit_code == 0, again.output
     _, sidecar = assert_calm(world, again)
     assert [p["analysis_status"] for p in featured(sidecar)] == ["done"] * 3
-    assert sidecar["stats"]["llm"]["cache_hits"] == 1  # the answer paid before the kill was kept
+    # the answer paid before the kill was kept: this run's log says it came from the cache
+    assert sidecar["stats"]["llm_runs"][-1]["ledger"]["cache_hits"] == 1
     figures.add(world.gemini.count(), 2 + 2)
     assert world.gemini.count() == 4  # ok + 429 before the kill, then only the two missing
 

@@ -65,7 +65,8 @@ def test_classic_content() -> None:
         assert text.count(section) == 2  # the two finished deep dives
     assert "等 6 人" in text and "🔥 HF 123 赞" in text and "代码 ⭐ 1.5k" in text
     assert "今日 LLM 配额已用完" in text and "429" not in text
-    assert "LLM 请求 3 次" in text and "缓存命中 1" in text
+    # the digest's cost in all, stable across reruns: a run's cache hits are for the console and the run log
+    assert "LLM 请求 3 次" in text and "缓存命中" not in text
 
 
 @pytest.mark.parametrize("template", ["classic", "footnotes"])

@@ -1,4 +1,5 @@
-"""The LLM re-rank stage end to end: the real google-genai client against the fake Gemini server."""
+"""The LLM re-rank stage end to end through the LLM client: the real google-genai client against the fake
+Gemini server. ``Reranker`` below is a test helper: one client and one cache per call, as one run."""
 
 from __future__ import annotations
 
@@ -13,7 +14,17 @@ import pytest
 from fake_gemini import FakeClock, FakeGemini
 from gemini_fixtures import KEY, WallClock
 
-from paper_digest.analysis import Analyzer, Reranker
+from paper_digest.analysis import (
+    AnalysisCache,
+    LLMClient,
+    RerankCache,
+    analyse_papers,
+    build_rerank_system_instruction,
+    build_system_instruction,
+    profile_fingerprint,
+    rerank,
+    rerank_profile_fingerprint,
+)
 from paper_digest.analysis.rerank import (
     ABSTRACT_CHARS,
     LLM_WEIGHT,
@@ -21,11 +32,13 @@ from paper_digest.analysis.rerank import (
     excerpt,
     parse_judgements,
 )
-from paper_digest.config import LLMConfig, ProfileConfig, ScoringConfig
-from paper_digest.models import Paper, ScoredPaper, ScoreReason
+from paper_digest.config import LLMConfig, ModelQuotaConfig, ProfileConfig, ScoringConfig
+from paper_digest.models import LLMLedger, Paper, ScoredPaper, ScoreReason
 
-MODEL = "gemini-2.5-flash"
-FALLBACK = "gemini-2.5-flash-lite"
+#: the re-rank's own model and fallback (the deep dives' model is another, with its own quota)
+MODEL = "gemini-3.5-flash-lite"
+FALLBACK = "gemini-3.1-flash-lite"
+DEEP_DIVE_MODEL = "gemini-3.8-flash"
 PROFILE = ProfileConfig(
     description="真实场景图像超分辨率与扩散模型加速",
     keywords={"super-resolution|SR": 3.0, "diffusion": 2.0, "medical": -2.0},
@@ -60,6 +73,32 @@ def ids(ranked: list[ScoredPaper]) -> list[str]:
     return [s.paper.id for s in ranked]
 
 
+class Reranker:
+    """One run of the re-rank stage: its own client (limiter state from the cache folder) and cache."""
+
+    def __init__(
+        self, cfg: LLMConfig, scoring: ScoringConfig, *, cache_dir: Path, batch_size: int, **client: Any
+    ) -> None:
+        self.client = LLMClient(cfg, state_dir=cache_dir / "analysis", **client)
+        self.cache = RerankCache(cache_dir, rerank_profile_fingerprint(PROFILE))
+        self.scoring = scoring
+        self.batch_size = batch_size
+
+    def rerank(self, ranked: list[ScoredPaper]) -> tuple[list[ScoredPaper], LLMLedger]:
+        system = build_rerank_system_instruction(PROFILE)
+        try:
+            return rerank(
+                self.client,
+                self.cache,
+                ranked,
+                scoring=self.scoring,
+                system=system,
+                batch_size=self.batch_size,
+            )
+        finally:
+            self.client.close()
+
+
 @pytest.fixture
 def cache_dir(tmp_path: Path) -> Path:
     return tmp_path / "cache"
@@ -68,7 +107,7 @@ def cache_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def llm_config(server: FakeGemini) -> Callable[..., LLMConfig]:
     def build(**overrides: Any) -> LLMConfig:
-        settings: dict[str, Any] = {"base_url": server.url, "concurrency": 1}
+        settings: dict[str, Any] = {"base_url": server.url, "concurrency": 1, "model": DEEP_DIVE_MODEL}
         settings.update(overrides)
         return LLMConfig(**settings)
 
@@ -85,7 +124,6 @@ def make_reranker(
         rerank_top: int = 30,
         llm_rerank: bool = True,
         batch_size: int = 15,
-        limiter: Any = None,
         **overrides: Any,
     ) -> Reranker:
         return Reranker(
@@ -93,11 +131,9 @@ def make_reranker(
             ScoringConfig(llm_rerank=llm_rerank, rerank_top=rerank_top),
             api_key=api_key,
             cache_dir=cache_dir,
-            profile=PROFILE,
             clock=clock,
             sleep=clock.sleep,
             now=wall,
-            limiter=limiter,
             batch_size=batch_size,
         )
 
@@ -263,7 +299,7 @@ def test_partial_answer_falls_back_per_paper(
     assert server.requests[-1].rerank_ids == ids(ranked)[3:]
 
 
-@pytest.mark.parametrize("behaviour", ["invalid_json", "max_tokens", "blocked", "safety", "empty", "400"])
+@pytest.mark.parametrize("behaviour", ["blocked", "safety", "empty", "400"])
 def test_unusable_answer_falls_back(
     make_reranker: Callable[..., Reranker], server: FakeGemini, cache_dir: Path, behaviour: str
 ) -> None:
@@ -272,8 +308,25 @@ def test_unusable_answer_falls_back(
     server.script(behaviour)
     result, ledger = make_reranker().rerank(ranked)
     assert result == ranked
-    assert ledger.requests == 1  # not retried: another attempt costs quota and rarely helps
+    assert ledger.requests == 1  # a refusal or a rejected request is not asked again
     assert not (cache_dir / "rerank").exists() or not list((cache_dir / "rerank").glob("*.json"))
+
+
+@pytest.mark.parametrize("behaviour", ["invalid_json", "max_tokens"])
+def test_cut_or_garbled_batch_is_repaired_once_with_a_larger_budget(
+    make_reranker: Callable[..., Reranker], server: FakeGemini, behaviour: str
+) -> None:
+    ranked = make_ranked(4)
+    server.relevance = {s.paper.id: 10 for s in ranked}
+    server.script(behaviour)
+    result, ledger = make_reranker().rerank(ranked)
+    assert ledger.requests == 2 and ledger.retries == 1
+    first, repair = server.requests
+    assert first.max_output_tokens and repair.max_output_tokens == 2 * first.max_output_tokens
+    assert all(llm_reason(s) is not None for s in result)
+    server.script(behaviour, behaviour)
+    again, spent = make_reranker().rerank(make_ranked(8)[4:])
+    assert spent.requests == 2 and all(llm_reason(s) is None for s in again)  # twice: left offline
 
 
 def test_garbled_item_drops_only_that_paper() -> None:
@@ -306,7 +359,7 @@ def test_per_day_429_falls_back(
     assert ledger.rate_limited_day == 1
     assert server.count() == 1  # the second batch makes no request: the model is done for today
     quota = json.loads((cache_dir / "analysis" / "quota-2026-06-12.json").read_text(encoding="utf-8"))
-    assert quota["exhausted"] == [MODEL]
+    assert quota["exhausted"] == [MODEL]  # the re-rank model's day, not the deep dives' model
 
 
 def test_per_day_429_moves_to_the_fallback_model(
@@ -314,7 +367,7 @@ def test_per_day_429_moves_to_the_fallback_model(
 ) -> None:
     ranked = make_ranked(3)
     server.script("429_day", model=MODEL)
-    result, ledger = make_reranker(fallback_models=[FALLBACK]).rerank(ranked)
+    result, ledger = make_reranker(rerank_fallback_models=[FALLBACK]).rerank(ranked)
     assert ledger.requests_by_model == {MODEL: 1, FALLBACK: 1}
     assert all(llm_reason(s) is not None and FALLBACK in llm_reason(s).detail for s in result)  # type: ignore[union-attr]
 
@@ -342,29 +395,37 @@ def test_rejected_key_falls_back_without_leaking(
     assert "unregistered callers" not in caplog.text  # no error body
 
 
-def test_rerank_counts_against_the_shared_daily_budget(
-    make_reranker: Callable[..., Reranker],
+def test_rerank_spends_its_own_models_quota_not_the_deep_dives(
     llm_config: Callable[..., LLMConfig],
     server: FakeGemini,
     clock: FakeClock,
     wall: WallClock,
     cache_dir: Path,
 ) -> None:
-    cfg = llm_config(requests_per_day=3)
-    analyzer = Analyzer(
-        cfg, api_key=KEY, cache_dir=cache_dir, profile=PROFILE, clock=clock, sleep=clock.sleep, now=wall
+    """One client for the run: the re-rank and the deep dives share one limiter, each model its own quota."""
+    quota = {MODEL: ModelQuotaConfig(requests_per_window=15, requests_per_day=3)}
+    cfg = llm_config(requests_per_day=2, quota=quota)
+    client = LLMClient(
+        cfg, api_key=KEY, state_dir=cache_dir / "analysis", clock=clock, sleep=clock.sleep, now=wall
     )
-    ranked = make_ranked(45)
-    result, ledger = make_reranker(rerank_top=45, requests_per_day=3, limiter=analyzer.limiter).rerank(ranked)
-    assert ledger.requests == 3
-    assert analyzer.limiter.remaining_today(MODEL) == 0
-    # a later Analyzer (its own limiter, same cache folder) sees the re-rank requests too
-    later = Analyzer(
-        cfg, api_key=KEY, cache_dir=cache_dir, profile=PROFILE, clock=clock, sleep=clock.sleep, now=wall
+    ranked = make_ranked(60)
+    scoring = ScoringConfig(llm_rerank=True, rerank_top=60)
+    rerank_cache = RerankCache(cache_dir, rerank_profile_fingerprint(PROFILE))
+    system = build_rerank_system_instruction(PROFILE)
+    result, ledger = rerank(client, rerank_cache, ranked, scoring=scoring, system=system)
+    assert ledger.requests_by_model == {MODEL: 3}  # 4 batches, 3 allowed a day: the 4th keeps offline scores
+    assert client.limiter.remaining_today(MODEL) == 0
+    assert client.limiter.remaining_today(DEEP_DIVE_MODEL) == 2  # untouched by the re-rank
+    cache = AnalysisCache(cache_dir, profile_fingerprint(PROFILE))
+    analyses, spent = analyse_papers(client, cache, result[:3], system=build_system_instruction(PROFILE))
+    assert spent.requests_by_model == {DEEP_DIVE_MODEL: 2}
+    assert [a.reason for a in analyses.values()].count("quota_daily") == 1
+    # a later client (the next run, same cache folder) sees both counts
+    later = LLMClient(
+        cfg, api_key=KEY, state_dir=cache_dir / "analysis", clock=clock, sleep=clock.sleep, now=wall
     )
-    assert later.limiter.used_today(MODEL) == 3
-    analyses, spent = analyzer.analyse(result[:1])
-    assert spent.requests == 0 and analyses[result[0].paper.id].reason == "quota_daily"
+    assert later.limiter.used_today(MODEL) == 3 and later.limiter.used_today(DEEP_DIVE_MODEL) == 2
+    client.close()
 
 
 # -- the prompt -----------------------------------------------------------------------------------------

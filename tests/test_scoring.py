@@ -12,7 +12,7 @@ import pytest
 from fake_gemini import FakeGemini
 from gemini_fixtures import KEY
 
-from paper_digest.config import ProfileConfig, load_config
+from paper_digest.config import ModelQuotaConfig, ProfileConfig, load_config
 from paper_digest.models import HFSignals, Paper, Source
 from paper_digest.scoring import score_papers
 
@@ -369,19 +369,17 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
     assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2
 
 
-def test_the_llm_stage_benchmark_measures_both_stages_and_pays_each_request_once(
+def test_the_llm_stage_benchmark_measures_the_rerank_and_pays_each_request_once(
     server: FakeGemini, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`bench_ranking.py --llm` against the fake Gemini server with an oracle judge (relevance = 3 x the
-    label): the harness must show each stage's effect, count requests, and cost nothing when run again."""
+    label): the harness must show the re-rank's effect, count requests, and cost nothing when run again."""
     bench = _bench()
     config = load_config(ROOT / "config.example.toml", env={"GOOGLE_GEMINI_BASE_URL": server.url})
     # no real waiting in a test: the fake server has no limits, so neither does the client
-    llm = config.llm.model_copy(update={"requests_per_window": 1000, "requests_per_day": 1000})
-    scoring = config.scoring.model_copy(
-        update={"embedding_requests_per_window": 10_000, "embedding_requests_per_day": 10_000}
-    )
-    config = config.model_copy(update={"llm": llm, "scoring": scoring})
+    quota = {"requests_per_window": 1000, "requests_per_day": 1000}
+    llm = config.llm.model_copy(update={"quota": {config.llm.rerank_model: ModelQuotaConfig(**quota)}})
+    config = config.model_copy(update={"llm": llm})
     days = [d for d in bench.corpus_days() if (bench.LABELS / f"{d}.json").exists()]
     for day in days:
         server.relevance.update({pid: 3 * grade for pid, grade in bench.load_labels(day).items()})
@@ -389,22 +387,19 @@ def test_the_llm_stage_benchmark_measures_both_stages_and_pays_each_request_once
 
     assert bench.llm_stages(config, KEY, tmp_path / "cache") == 0
     first = capsys.readouterr().out
-    embed_requests = server.count(config.scoring.embedding_model)
-    judge_requests = server.count(config.llm.model)
-    # the description once, then the top 60 of each day in one batch; the top 30 in batches of 15, plus the
-    # papers the embeddings moved into the top 30
-    assert embed_requests == 1 + len(days)
-    assert judge_requests >= 2 * len(days)
+    judge_requests = server.count(config.llm.rerank_model)
+    assert judge_requests == server.count()  # the re-rank asks its own model only
+    # the top 30 in batches of 15
+    assert judge_requests == 2 * len(days)
     mean = next(line for line in first.splitlines() if line.startswith("mean")).split()
-    scorer, _, rerank, _ = (float(v) for v in mean[1:5])
+    scorer, rerank = (float(v) for v in mean[1:3])
     assert rerank > scorer + 0.05  # an oracle judge lifts NDCG@10 well above the scorer
-    summary = f"{len(days)} days fully covered; requests: {embed_requests} embed, {judge_requests} rerank"
-    assert summary in first
+    assert f"{len(days)} days fully covered; requests: {judge_requests} rerank" in first
 
     assert bench.llm_stages(config, KEY, tmp_path / "cache") == 0
     again = capsys.readouterr().out
-    assert server.count() == embed_requests + judge_requests  # everything came from the cache
-    assert "requests: 0 embed, 0 rerank" in again
+    assert server.count() == judge_requests  # everything came from the cache
+    assert "requests: 0 rerank" in again
     assert KEY not in first + again
 
 

@@ -22,7 +22,7 @@ from paper_digest import cli
 from paper_digest.sources.calendar import announcement_for
 
 API_KEY = "test-key-SECRET-0123456789"
-MODEL = "gemini-2.5-flash"
+MODEL = "gemini-3.8-flash"
 
 
 def hf_day_body(day: str) -> bytes:

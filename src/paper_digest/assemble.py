@@ -21,6 +21,7 @@ from .models import (
     Source,
     SourceReport,
     SourceStatus,
+    format_local_time,
 )
 
 SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
@@ -131,6 +132,7 @@ def build_digest(
                 analysis=analysis.deep_dive if analysis else None,
                 analysis_message=analysis.message if analysis else None,
                 analysis_reason=analysis.reason if analysis else None,
+                analysis_retry_at=analysis.retry_at if analysis else None,
                 model=analysis.model if analysis else None,
                 is_update=before is not None and is_update(paper, before),
                 text_source=dive.text_source if dive else None,
@@ -196,6 +198,10 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
 def pending_notice(pending: Sequence[DigestPaper]) -> str:
     """One sentence for the deep dives left pending, naming the cause when it is the quota."""
     quota = sum(1 for p in pending if p.analysis_reason in ("quota_daily", "quota_minute"))
+    resets = sorted(p.analysis_retry_at for p in pending if p.analysis_retry_at is not None)
+    if quota == len(pending) and resets:
+        when = format_local_time(resets[0])
+        return f"今日 Gemini 配额已用尽，配额将于 {when}重置，{quota} 篇深度解读将在此后的首次运行中补全。"
     if quota == len(pending):
         return f"今日 Gemini 配额已用尽，{quota} 篇深度解读将在下次运行时补全。"
     return f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。"
@@ -229,6 +235,7 @@ def carry_over(new: Digest, old: Digest) -> Digest:
                     "analysis": earlier.analysis,
                     "analysis_message": None,
                     "analysis_reason": None,
+                    "analysis_retry_at": None,
                     "model": earlier.model,
                     "text_source": earlier.text_source,
                     "unverified_numbers": list(earlier.unverified_numbers),

@@ -9,14 +9,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sys
+import threading
 import time
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress as RichProgress
 
 from . import __version__, pipeline, ratings, store
+from .analysis import LLMClient
 from .assemble import is_complete, scan_summary
 from .checks import run_checks
 from .config import Config, api_key_from_env, load_config
@@ -112,6 +117,69 @@ def _progress(message: str) -> None:
     typer.echo(f"[paper-digest] {message}", err=True)
 
 
+class LLMProgress:
+    """The LLM stage's progress on stderr: a rich bar (done/total, the wait for the next request slot) on a
+    terminal; one plain line per step when stderr is not one (cron, CI logs). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
+        self._label = ""
+        self._total = 0
+        self._done = 0
+
+    def begin(self, label: str, total: int) -> None:
+        with self._lock:
+            self._label, self._total, self._done = label, total, 0
+            if sys.stderr.isatty():
+                self._bar = RichProgress(
+                    TextColumn("[paper-digest] {task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    TextColumn("{task.fields[wait]}"),
+                    console=Console(stderr=True),
+                    transient=True,
+                )
+                self._bar.start()
+                self._task = self._bar.add_task(label, total=total, wait="")
+                return
+        _progress(f"{label}: 0/{total}")
+
+    def advance(self, done: int = 1) -> None:
+        with self._lock:
+            self._done += done
+            line = f"{self._label}: {self._done}/{self._total}"
+            if self._bar is not None and self._task is not None:
+                self._bar.update(self._task, advance=done, wait="")
+                return
+        _progress(line)
+
+    def waiting(self, seconds: float) -> None:
+        with self._lock:
+            if self._bar is not None and self._task is not None:
+                self._bar.update(self._task, wait=f"next request slot in {seconds:.0f}s")
+                return
+            line = (
+                f"{self._label}: {self._done}/{self._total}, waiting {seconds:.0f}s for the next request slot"
+            )
+        _progress(line)
+
+    def end(self) -> None:
+        with self._lock:
+            bar, self._bar, self._task = self._bar, None, None
+        if bar is not None:
+            bar.stop()
+
+
+def _llm_client(config: Config) -> LLMClient:
+    """The command's one LLM client: every day of a backfill shares its limiter and ledger."""
+    return pipeline.build_llm_client(
+        config, api_key=api_key_from_env(), clock=CLOCK, sleep=SLEEP, now=NOW, progress=LLMProgress()
+    )
+
+
 def _load(config_path: Path) -> Config:
     try:
         return load_config(config_path)
@@ -158,7 +226,7 @@ def _apply_flags(config: Config, output_dir: Path | None, deep_dives: int | None
 
 
 def _run_one(
-    config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool
+    config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool, llm: LLMClient
 ) -> pipeline.RunResult:
     stages = pipeline.build_stages(
         config,
@@ -170,6 +238,7 @@ def _run_one(
         clock=CLOCK,
         sleep=SLEEP,
         now=NOW,
+        llm=llm,
     )
     if stages.llm_notice == pipeline.MSG_NO_KEY:
         _progress(
@@ -209,7 +278,11 @@ def run(
         today = _today(config)
         day = parse_date(date) if date is not None else today
         _check_date(day, today)
-        result = _run_one(config, day, today, no_llm=no_llm, offline=offline)
+        llm = _llm_client(config)
+        try:
+            result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm)
+        finally:
+            llm.close()
     except PaperDigestError as exc:
         _fail(str(exc), exc.exit_code)
     _report(result)
@@ -250,6 +323,26 @@ def backfill(
     except PaperDigestError as exc:
         _fail(str(exc), exc.exit_code)
     failed: list[str] = []
+    llm = _llm_client(config)
+    try:
+        failed = _backfill_days(config, first, last, today, no_llm=no_llm, force=force, llm=llm)
+    finally:
+        llm.close()
+    if failed:
+        _fail(f"{len(failed)} day(s) could not be written: {', '.join(failed)}", EXIT_FAILED)
+
+
+def _backfill_days(
+    config: Config,
+    first: dt.date,
+    last: dt.date,
+    today: dt.date,
+    *,
+    no_llm: bool,
+    force: bool,
+    llm: LLMClient,
+) -> list[str]:
+    failed: list[str] = []
     day = first
     while day <= last:
         existing = pipeline.digest_status(config, day)
@@ -259,7 +352,7 @@ def backfill(
             continue
         _progress(f"{day}: running")
         try:
-            result = _run_one(config, day, today, no_llm=no_llm, offline=False)
+            result = _run_one(config, day, today, no_llm=no_llm, offline=False, llm=llm)
         except PaperDigestError as exc:
             if exc.exit_code == EXIT_USAGE:
                 _fail(str(exc), exc.exit_code)
@@ -269,11 +362,14 @@ def backfill(
             continue
         _report(result)
         if pipeline.quota_spent(result.digest):
-            _progress(f"{day}: Gemini daily quota spent; stopping here, the next run continues from {day}")
+            reset = pipeline.quota_reset(result.digest)
+            when = f" (it resets at {reset.isoformat(timespec='minutes')})" if reset else ""
+            _progress(
+                f"{day}: Gemini daily quota spent{when}; stopping here, the next run continues from {day}"
+            )
             break
         day += dt.timedelta(days=1)
-    if failed:
-        _fail(f"{len(failed)} day(s) could not be written: {', '.join(failed)}", EXIT_FAILED)
+    return failed
 
 
 @app.command()

@@ -5,6 +5,7 @@ Secrets never live here: the API key is read from the environment by :func:`api_
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
 import zoneinfo
@@ -16,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .markup import safe_url
+
+logger = logging.getLogger(__name__)
 
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 #: environment variables that override digest.site_url / digest.feed_url (the GitHub Action sets them)
@@ -127,14 +130,44 @@ class SourcesConfig(_Strict):
     arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
 
 
+class ModelQuotaConfig(_Strict):
+    """One model's free-tier limits (``[llm.quota."MODEL"]``)."""
+
+    requests_per_window: Annotated[int, Field(ge=1, le=10000)]
+    window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
+    requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+#: Free-tier limits reported for the Flash-Lite models (fecarrico/A11Y.md PR #36: gemini-3.5-flash-lite at 15
+#: a minute and 500 a day; MaKTaiL/gemini-srt-translator #137: every 3.x Flash-Lite about 500 a day). Google
+#: no longer publishes the figures (ai.google.dev/gemini-api/docs/rate-limits: "view your active rate limits
+#: in AI Studio"); a ``[llm.quota."MODEL"]`` table overrides them.
+FLASH_LITE_QUOTA = ModelQuotaConfig(requests_per_window=15, window_seconds=60.0, requests_per_day=500)
+
+
 class LLMConfig(_Strict):
     enabled: bool = True
-    model: str = "gemini-2.5-flash"
+    #: the deep dives' model: Gemini 3.8 Flash, the newest stable Flash
+    #: (ai.google.dev/gemini-api/docs/models);
+    #: the 2.5 family is on the deprecations page with 2026 shutdowns
+    model: str = "gemini-3.8-flash"
+    #: tried in order when a model's daily quota is spent, or it is retired / not on the key's tier
     fallback_models: list[str] = Field(default_factory=list)
+    #: the re-rank's model: Gemini 3.5 Flash-Lite, GA (ai.google.dev/gemini-api/docs/latest-model), with its
+    #: own daily quota, so the re-rank never spends the deep dives' requests
+    rerank_model: str = "gemini-3.5-flash-lite"
+    rerank_fallback_models: list[str] = Field(default_factory=list)
+    #: the limits of any model without its own ``[llm.quota."MODEL"]`` table (or built-in Flash-Lite figures):
+    #: the Flash models' free tier, 5 a minute (continuedev/continue #11439) and 20 a day (continue #11675)
     requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 5
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 20
-    max_output_tokens: Annotated[int, Field(ge=256, le=65536)] = 4096
+    #: per-model limits, e.g. ``[llm.quota."gemini-3.6-flash"]`` requests_per_window = 5,
+    #: requests_per_day = 20
+    quota: dict[str, ModelQuotaConfig] = Field(default_factory=dict)
+    #: thinking and the answer share this budget (Gemini 3 thinks at a LOW level here): a response cut at this
+    #: length is retried once with twice the budget
+    max_output_tokens: Annotated[int, Field(ge=256, le=65536)] = 8192
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 120.0
     #: attempts for transient errors (5xx, timeouts), including the first
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
@@ -148,6 +181,18 @@ class LLMConfig(_Strict):
     #: settings have always been served by "v1beta". GOOGLE_GENAI_API_VERSION in the environment overrides it.
     api_version: str = "v1beta"
 
+    def quota_for(self, model: str) -> ModelQuotaConfig:
+        """A model's limits: its own table, else the built-in Flash-Lite figures, else the general ones."""
+        if model in self.quota:
+            return self.quota[model]
+        if "flash-lite" in model:
+            return FLASH_LITE_QUOTA
+        return ModelQuotaConfig(
+            requests_per_window=self.requests_per_window,
+            window_seconds=self.window_seconds,
+            requests_per_day=self.requests_per_day,
+        )
+
 
 class ScoringConfig(_Strict):
     #: the offline semantic stage (a word-vector model shipped with the package: no key, no network): adds
@@ -158,18 +203,6 @@ class ScoringConfig(_Strict):
     #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
     llm_rerank: bool = False
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
-    #: blend the semantic similarity of Gemini embeddings (to profile.description and profile.liked) into the
-    #: score of the top candidates (off by default; the embedding model has its own free-tier quota)
-    embeddings: bool = False
-    embedding_model: str = "gemini-embedding-001"
-    #: the offline ranking's top N candidates are embedded; each paper only once (cached per version)
-    embed_top: Annotated[int, Field(ge=1, le=1000)] = 60
-    #: vector size; gemini-embedding-001 offers 128-3072 (Matryoshka), Google recommends 768, 1536 or 3072
-    embedding_dimensions: Annotated[int, Field(ge=128, le=3072)] = 768
-    #: the embedding model's own limits, counted per embedded text (see analysis/embed.py for the figures)
-    embedding_requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 100
-    embedding_window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
-    embedding_requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
 
 
 class LearningConfig(_Strict):
@@ -222,9 +255,46 @@ def format_validation_error(error: ValidationError) -> list[str]:
     return lines
 
 
+#: keys that were removed, with the one line an old config gets instead of an error
+REMOVED_KEYS: dict[tuple[str, str], str] = {
+    ("scoring", key): "the Gemini embedding stage was removed; the key is ignored"
+    for key in (
+        "embeddings",
+        "embedding_model",
+        "embed_top",
+        "embedding_dimensions",
+        "embedding_requests_per_window",
+        "embedding_window_seconds",
+        "embedding_requests_per_day",
+    )
+}
+#: keys that were renamed: (table, old name) -> new name; the old name is still read, with a one-line note
+RENAMED_KEYS: dict[tuple[str, str], str] = {}
+
+
+def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[str, object]:
+    """An old config's removed and renamed keys, dropped or moved, each with one logged line."""
+    upgraded = dict(data)
+    for (table, key), why in REMOVED_KEYS.items():
+        section = upgraded.get(table)
+        if isinstance(section, dict) and key in section:
+            upgraded[table] = {k: v for k, v in section.items() if k != key}
+            logger.warning("%s: %s.%s: %s", origin, table, key, why)
+    for (table, old), new in RENAMED_KEYS.items():
+        section = upgraded.get(table)
+        if isinstance(section, dict) and old in section:
+            moved = {k: v for k, v in section.items() if k != old}
+            moved.setdefault(new, section[old])
+            upgraded[table] = moved
+            logger.warning(
+                "%s: %s.%s is now %s.%s (the old name still works)", origin, table, old, table, new
+            )
+    return upgraded
+
+
 def parse_config(data: Mapping[str, object], *, origin: str = "config") -> Config:
     try:
-        return Config.model_validate(data)
+        return Config.model_validate(upgrade_keys(data, origin=origin))
     except ValidationError as exc:
         problems = format_validation_error(exc)
         raise ConfigError(f"{origin}: {problems[0]}", problems=problems) from None

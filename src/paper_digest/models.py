@@ -35,6 +35,15 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     return None
 
 
+def format_local_time(at: dt.datetime) -> str:
+    """A moment as the reader reads it, in the zone it carries: ``11月24日 16:00（UTC+08:00）``."""
+    offset = at.utcoffset() or dt.timedelta(0)
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    zone = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{at.month}月{at.day}日 {at:%H:%M}（{zone}）"
+
+
 class Source(StrEnum):
     HUGGINGFACE = "huggingface"
     ARXIV = "arxiv"
@@ -177,6 +186,8 @@ class Analysis(BaseModel):
     #: one calm Chinese sentence for the reader; never an error body
     message: str | None = None
     cached: bool = False
+    #: when a pending analysis can be completed (the daily quota's reset, in the reader's timezone)
+    retry_at: dt.datetime | None = None
     #: what the model read: "html" / "pdf" (the full text) or "abstract" (the fallback); None: not known
     text_source: str | None = None
     #: numbers of the deep dive that the text the model was given lacks (checked on cached ones too)
@@ -198,6 +209,24 @@ class LLMLedger(BaseModel):
     @property
     def requests(self) -> int:
         return sum(self.requests_by_model.values())
+
+    def minus(self, earlier: LLMLedger) -> LLMLedger:
+        """What was spent since ``earlier``, a snapshot of the same running ledger."""
+        models = {
+            model: count - earlier.requests_by_model.get(model, 0)
+            for model, count in self.requests_by_model.items()
+            if count != earlier.requests_by_model.get(model, 0)
+        }
+        return LLMLedger(
+            requests_by_model=models,
+            retries=self.retries - earlier.retries,
+            rate_limited_minute=self.rate_limited_minute - earlier.rate_limited_minute,
+            rate_limited_day=self.rate_limited_day - earlier.rate_limited_day,
+            server_errors=self.server_errors - earlier.server_errors,
+            tokens_in=self.tokens_in - earlier.tokens_in,
+            tokens_out=self.tokens_out - earlier.tokens_out,
+            cache_hits=self.cache_hits - earlier.cache_hits,
+        )
 
     def plus(self, other: LLMLedger) -> LLMLedger:
         """The two ledgers added up (e.g. the re-rank stage's and the deep dives')."""
@@ -264,6 +293,8 @@ class DigestPaper(BaseModel):
     analysis_message: str | None = None
     #: precise machine-readable reason when not done, e.g. "quota_daily", "no_api_key", "max_tokens"
     analysis_reason: str | None = None
+    #: when a pending deep dive can be completed (the Gemini daily quota's reset, in the digest's timezone)
+    analysis_retry_at: dt.datetime | None = None
     model: str | None = None
     #: True when an earlier version of this paper was featured recently
     is_update: bool = False
@@ -273,13 +304,24 @@ class DigestPaper(BaseModel):
     unverified_numbers: list[str] = Field(default_factory=list)
 
 
+class LLMRun(BaseModel):
+    """What one run that made LLM requests spent (the sidecar's run log)."""
+
+    at: dt.datetime
+    ledger: LLMLedger
+
+
 class RunStats(BaseModel):
     candidates_by_source: dict[str, int] = Field(default_factory=dict)
     candidates: int = 0
     above_threshold: int = 0
     deep_dives_done: int = 0
+    #: LLM requests of every run that wrote this day's digest (the digest's cost in all)
     llm_requests: int = 0
+    #: what the day's digest cost in all, over its runs (cache hits not counted: they are a run's)
     llm: LLMLedger = Field(default_factory=LLMLedger)
+    #: each run that made LLM requests, with what it spent
+    llm_runs: list[LLMRun] = Field(default_factory=list)
 
 
 class Digest(BaseModel):

@@ -10,12 +10,23 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypedDict
+from typing import NamedTuple
 
 from . import __version__, assemble, store
-from .analysis import Analyzer, Embedder, Reranker
+from .analysis import (
+    AnalysisCache,
+    LLMClient,
+    RerankCache,
+    analyse_papers,
+    build_rerank_system_instruction,
+    build_system_instruction,
+    profile_fingerprint,
+    rerank_profile_fingerprint,
+)
+from .analysis import Progress as LLMProgress
+from .analysis import rerank as rerank_stage
 from .clock import SYSTEM_CLOCK
-from .config import Config, ProfileConfig
+from .config import Config
 from .errors import SourceError
 from .models import (
     Analysis,
@@ -23,6 +34,7 @@ from .models import (
     Digest,
     FetchResult,
     LLMLedger,
+    LLMRun,
     Paper,
     ScoredPaper,
     Source,
@@ -47,7 +59,7 @@ USER_AGENT = (
 Fetcher = Callable[[dt.date], FetchResult]
 Scorer = Callable[[Sequence[Paper]], list[ScoredPaper]]
 AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedger]]
-#: a stage that re-scores and re-sorts the ranking (embeddings, re-rank) and says what it cost
+#: a stage that re-scores and re-sorts the ranking (the LLM re-rank) and says what it cost
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
 
@@ -65,11 +77,10 @@ class Stages:
     #: why deep dives are missing for everyone this run (no key, --no-llm), shown once in the digest
     llm_notice: str | None = None
     disabled: Sequence[Source] = field(default_factory=tuple)
-    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), sharing the analyser's limiter
+    #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), through the same LLM client
     rerank: RerankFn | None = None
-    #: the optional embedding similarity of the top candidates (scoring.embeddings), before the re-rank
-    embed: RerankFn | None = None
-    #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``)
+    #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``) and the
+    #: sidecar's LLM run log
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now
     #: what to release when the run is over (the HTTP clients' connection pools)
     closers: Sequence[Callable[[], None]] = field(default_factory=tuple)
@@ -91,6 +102,28 @@ class RunResult:
     index_paths: tuple[Path, ...] = ()
 
 
+def build_llm_client(
+    config: Config,
+    *,
+    api_key: str | None,
+    clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
+    sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
+    now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
+    progress: LLMProgress | None = None,
+) -> LLMClient:
+    """The run's one LLM client (a backfill shares it across its days: one limiter per model, one ledger)."""
+    return LLMClient(
+        config.llm,
+        api_key=api_key,
+        state_dir=config.cache.dir / "analysis",
+        timezone=config.digest.timezone,
+        clock=clock,
+        sleep=sleep,
+        now=now,
+        progress=progress,
+    )
+
+
 def build_stages(
     config: Config,
     *,
@@ -102,8 +135,10 @@ def build_stages(
     clock: Callable[[], float] = SYSTEM_CLOCK.monotonic,
     sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
+    llm: LLMClient | None = None,
 ) -> Stages:
-    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser."""
+    """The real stages for a config: polite HTTP clients (or the offline archive), scorer, analyser.
+    ``llm`` is the run's LLM client (built here when None)."""
     archive = RawArchive(raw_folder)
     hf_cfg, ax_cfg = config.sources.huggingface, config.sources.arxiv
     closers: list[Callable[[], None]] = []
@@ -124,7 +159,7 @@ def build_stages(
         fetchers[Source.HUGGINGFACE] = lambda day: fetch_huggingface(hf_client, hf_cfg, day)
     else:
         disabled.append(Source.HUGGINGFACE)
-    # one arXiv client for the source and the liked papers of the embedding stage: one host spacing
+    # one arXiv client for the source and the liked papers of the semantic stage: one host spacing
     ax_client = client(ax_cfg.timeout_seconds)  # fetch_arxiv spaces its host by delay_seconds
     if ax_cfg.enabled:
         fetchers[Source.ARXIV] = lambda day: fetch_arxiv(ax_client, ax_cfg, day, today=today)
@@ -134,7 +169,6 @@ def build_stages(
     profile = config.profile
     llm_notice: str | None = None
     rerank: RerankFn | None = None
-    embed: RerankFn | None = None
     if not (use_llm and config.llm.enabled):
         llm_notice = MSG_NO_LLM
 
@@ -147,22 +181,20 @@ def build_stages(
     else:
         if api_key is None:
             llm_notice = MSG_NO_KEY
-        shared = _StageArgs(
-            api_key=api_key, cache_dir=config.cache.dir, profile=profile, clock=clock, sleep=sleep, now=now
-        )
-        analyzer = Analyzer(config.llm, **shared)
-        analyse = analyzer.analyse
-        if config.scoring.embeddings:
-            embedder = Embedder(
-                config.llm,
-                config.scoring,
-                fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids),
-                **shared,
-            )
-            embed = embedder.embed
+        client_ = llm or build_llm_client(config, api_key=api_key, clock=clock, sleep=sleep, now=now)
+        cache = AnalysisCache(config.cache.dir, profile_fingerprint(profile))
+        system = build_system_instruction(profile)
+
+        def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
+            return analyse_papers(client_, cache, papers, system=system)
+
         if config.scoring.llm_rerank:
-            reranker = Reranker(config.llm, config.scoring, limiter=analyzer.limiter, **shared)
-            rerank = reranker.rerank
+            rerank_cache = RerankCache(config.cache.dir, rerank_profile_fingerprint(profile))
+            rerank_system = build_rerank_system_instruction(profile)
+            scoring = config.scoring
+
+            def rerank(ranked: Sequence[ScoredPaper]) -> tuple[list[ScoredPaper], LLMLedger]:
+                return rerank_stage(client_, rerank_cache, ranked, scoring=scoring, system=rerank_system)
 
     return Stages(
         fetchers=fetchers,
@@ -171,7 +203,6 @@ def build_stages(
         llm_notice=llm_notice,
         disabled=tuple(disabled),
         rerank=rerank,
-        embed=embed,
         closers=tuple(closers),
         now=now,
     )
@@ -200,17 +231,6 @@ def _scorer(config: Config, *, fetch_liked: Callable[[Sequence[str]], list[Paper
         return stage.adjust(ranked) if stage is not None else ranked
 
     return score
-
-
-class _StageArgs(TypedDict):
-    """What every Gemini stage is built with (the analyser, the embeddings, the re-rank)."""
-
-    api_key: str | None
-    cache_dir: Path
-    profile: ProfileConfig
-    clock: Callable[[], float]
-    sleep: Callable[[float], None]
-    now: Callable[[], dt.datetime]
 
 
 def fetch_all(
@@ -274,10 +294,6 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     history = assemble.featured_history(earlier, day, config.digest.dedup_days)
     ranked = stages.score(papers)
     ledger = LLMLedger()
-    if stages.embed is not None and ranked:
-        ranked, spent = stages.embed(ranked)
-        progress(f"embed: {spent.requests} requests, {spent.cache_hits} cached")
-        ledger = ledger.plus(spent)
     if stages.rerank is not None and ranked:
         ranked, spent = stages.rerank(ranked)
         progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
@@ -298,7 +314,11 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         progress(
             f"analyse: {done}/{len(selected)} done, {spent.requests} requests, {spent.cache_hits} cached"
         )
+        for message in dict.fromkeys(a.message for a in analyses.values() if a.message):
+            progress(f"analyse: {message}")
         ledger = ledger.plus(spent)
+
+    previous = store.load_digest(json_path)
 
     digest = assemble.build_digest(
         day=day,
@@ -307,13 +327,13 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         selected=selected,
         analyses=analyses,
         reports=reports,
-        ledger=ledger,
+        ledger=_day_cost(previous, ledger),
         history=history,
         min_score=config.digest.min_score,
         llm_notice=stages.llm_notice if selected else None,
     )
 
-    previous = store.load_digest(json_path)
+    digest = _with_run_log(digest, previous, ledger, stages.now())
     if previous is not None:
         digest = assemble.carry_over(digest, previous)
         if assemble.quality(previous) > assemble.quality(digest):
@@ -334,6 +354,24 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     files = write_index(folder, feed_url=config.digest.feed_url, site_url=config.digest.site_url)
     progress(f"render: wrote {md_path.name} and {json_path.name}")
     return RunResult(digest, md_path, json_path, written=True, index_paths=(files.readme, files.feed))
+
+
+def _day_cost(previous: Digest | None, run: LLMLedger) -> LLMLedger:
+    """What the day's digest cost in all, over every run that wrote it: stable across a rerun that spends
+    nothing (cache hits are a run's, not the digest's: they go to the console and the run log)."""
+    spent = run.model_copy(update={"cache_hits": 0})
+    if previous is None:
+        return spent
+    return previous.stats.llm.model_copy(update={"cache_hits": 0}).plus(spent)
+
+
+def _with_run_log(digest: Digest, previous: Digest | None, run: LLMLedger, now: dt.datetime) -> Digest:
+    """The sidecar's run log: the earlier runs', plus this one when it made a request (a rerun served from
+    the cache adds nothing, so it leaves the day's files byte-identical)."""
+    runs = list(previous.stats.llm_runs) if previous is not None else []
+    if run.requests:
+        runs.append(LLMRun(at=now.replace(microsecond=0), ledger=run))
+    return digest.model_copy(update={"stats": digest.stats.model_copy(update={"llm_runs": runs})})
 
 
 def _stamped(
@@ -380,6 +418,16 @@ def write_index(folder: Path, *, feed_url: str | None = None, site_url: str | No
 def digest_status(config: Config, day: dt.date) -> Digest | None:
     """The digest already on disk for a day, if any."""
     return store.load_digest(store.digest_paths(config.digest.output_dir, day)[1])
+
+
+def quota_reset(digest: Digest) -> dt.datetime | None:
+    """When the daily quota that left deep dives pending resets (in the digest's timezone), if known."""
+    resets = [
+        p.analysis_retry_at
+        for p in digest.featured
+        if p.analysis_status is AnalysisStatus.PENDING and p.analysis_retry_at is not None
+    ]
+    return min(resets) if resets else None
 
 
 def quota_spent(digest: Digest) -> bool:

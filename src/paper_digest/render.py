@@ -302,13 +302,14 @@ def _notices(digest: Digest) -> list[str]:
 def _ledger_line(digest: Digest) -> str | None:
     ledger = digest.stats.llm
     requests = ledger.requests or digest.stats.llm_requests
-    if not requests and not ledger.cache_hits:
+    if not requests:
         return None
+    # what the day's digest cost in all (stable across reruns); a run's cache hits are the console's
     models = "、".join(f"{clip(m, 60)} {n}" for m, n in sorted(ledger.requests_by_model.items()))
     line = f"LLM 请求 {requests} 次"
     if models:
         line += f"（{models}）"
-    line += f" · 缓存命中 {ledger.cache_hits} · tokens 输入 {ledger.tokens_in:,} / 输出 {ledger.tokens_out:,}"
+    line += f" · tokens 输入 {ledger.tokens_in:,} / 输出 {ledger.tokens_out:,}"
     limited = ledger.rate_limited_minute + ledger.rate_limited_day
     if ledger.retries or limited:
         line += f" · 重试 {ledger.retries} · 限流 {limited}"

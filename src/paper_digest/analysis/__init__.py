@@ -1,19 +1,53 @@
-"""Gemini deep dives: prompt, limiter, quota kinds, retries and cache.
+"""The LLM stage: one client for the run, and plain stage functions that ask it.
 
-The pipeline uses :class:`Analyzer`:
-``Analyzer(cfg, api_key=..., cache_dir=..., profile=...).analyse(scored)``; when ``scoring.embeddings`` is on,
-:class:`Embedder` before it (its own limiter: the embedding model has its own quota):
-``Embedder(cfg, scoring, api_key=..., cache_dir=..., profile=..., fetch_liked=...).embed(scored)``; and, when
-``scoring.llm_rerank`` is on, :class:`Reranker` after that:
-``Reranker(cfg, scoring, api_key=..., cache_dir=..., profile=..., limiter=analyzer.limiter).rerank(scored)``.
+    client = LLMClient(cfg.llm, api_key=..., state_dir=cache_dir / "analysis", timezone=...)
+    analyses, spent = analyse_papers(client, AnalysisCache(cache_dir, profile_fingerprint(profile)), selected,
+                                     system=build_system_instruction(profile))
+    ranked, spent = rerank(client, RerankCache(cache_dir, ...), ranked, scoring=..., system=...)
+
+Modules: :mod:`.client` (the client: models, fallback, limiter, retries, ledger), :mod:`.provider` (what a
+service must offer) and :mod:`.gemini` (the Gemini API), :mod:`.outcome` (answer / pending / failed and the
+kinds of problem), :mod:`.messages` (the reader's sentences), :mod:`.quota` (429 kinds, the limiter),
+:mod:`.prompt` and :mod:`.cache`, and the stages :mod:`.deep_dive` and :mod:`.rerank`.
 """
 
 from __future__ import annotations
 
-from .embed import Embedder
-from .gemini import Analyzer
-from .prompt import PROMPT_VERSION
+from .cache import AnalysisCache
+from .client import LLMClient, Progress, Purpose, Request, SilentProgress
+from .deep_dive import analyse_papers, problem_analysis, read_deep_dive
+from .gemini import GeminiProvider
+from .messages import sentence
+from .outcome import Answer, Failed, Kind, Outcome, Pending, Problem
+from .prompt import PROMPT_VERSION, build_system_instruction, profile_fingerprint
 from .quota import QuotaKind, classify_429
-from .rerank import Reranker
+from .rerank import RerankCache, build_rerank_system_instruction, rerank, rerank_profile_fingerprint
 
-__all__ = ["PROMPT_VERSION", "Analyzer", "Embedder", "QuotaKind", "Reranker", "classify_429"]
+__all__ = [
+    "PROMPT_VERSION",
+    "AnalysisCache",
+    "Answer",
+    "Failed",
+    "GeminiProvider",
+    "Kind",
+    "LLMClient",
+    "Outcome",
+    "Pending",
+    "Problem",
+    "Progress",
+    "Purpose",
+    "QuotaKind",
+    "Request",
+    "RerankCache",
+    "SilentProgress",
+    "analyse_papers",
+    "build_rerank_system_instruction",
+    "build_system_instruction",
+    "classify_429",
+    "problem_analysis",
+    "profile_fingerprint",
+    "read_deep_dive",
+    "rerank",
+    "rerank_profile_fingerprint",
+    "sentence",
+]

@@ -82,7 +82,7 @@ _SYSTEM = "\n".join(
 _NO_DESCRIPTION = "未提供（按计算机视觉研究者的一般视角写“对我的启发”）"
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     return "\n".join(line.strip() for line in text.strip().splitlines() if line.strip())
@@ -90,12 +90,12 @@ def _clean(text: str) -> str:
 
 def defuse(text: str) -> str:
     """Make paper text safe to place inside the ``<paper>`` block: no tag in it can open or close a block."""
-    return _TAG.sub(lambda m: "‹" + m.group(1) + "paper", _clean(text))
+    return _TAG.sub(lambda m: "‹" + m.group(1) + "paper", clean(text))
 
 
 def excerpt(text: str, limit: int) -> str:
     """The first ``limit`` characters of ``text`` on one line, cut at a word boundary when one is near."""
-    text = _clean(text).replace("\n", " ")
+    text = clean(text).replace("\n", " ")
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -120,7 +120,7 @@ def top_keywords(profile: ProfileConfig, limit: int = PROFILE_KEYWORDS) -> list[
 
 
 def build_system_instruction(profile: ProfileConfig) -> str:
-    description = _clean(profile.description) or _NO_DESCRIPTION
+    description = clean(profile.description) or _NO_DESCRIPTION
     keywords = "、".join(top_keywords(profile)) or "未提供"
     problems = "、".join(top_keywords(profile)) or "研究者方向中的问题"
     fields = "、".join(_clean(f) for f in profile.fact_fields) or "无"

@@ -39,7 +39,11 @@ _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)s\s*$")
 class QuotaKind(StrEnum):
     MINUTE = "minute"  # a short window: wait and go on
     DAY = "day"  # the model is done for today, whatever retryDelay says
+    ZERO = "zero"  # "limit: 0": the model is not on this key's tier at all, any day
     UNKNOWN = "unknown"  # a 429 without a QuotaFailure we understand: treated like a short window
+
+
+_LIMIT_ZERO = re.compile(r"\blimit: 0(?![0-9.])")
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,11 @@ def classify_429(details: Any) -> QuotaInfo:
         if match:
             value = float(match.group(1))
             delay = value / 1000 if match.group(2).lower() == "ms" else value
+        # "Quota exceeded for metric: ..._requests, limit: 0, model: gemini-2.0-flash": a model the key's tier
+        # does not include answers every request like this, every day (continuedev/continue #9693,
+        # google-gemini/gemini-cli #22486); a spent day says its real limit ("limit: 20", OmniRoute #9504)
+        if _LIMIT_ZERO.search(message):
+            kind = QuotaKind.ZERO
     return QuotaInfo(kind=kind, retry_delay=delay)
 
 
@@ -111,6 +120,21 @@ def quota_day(now: dt.datetime) -> dt.date:
     if now.tzinfo is None:
         now = now.replace(tzinfo=dt.UTC)
     return now.astimezone(QUOTA_TIMEZONE).date()
+
+
+def next_reset(now: dt.datetime) -> dt.datetime:
+    """The next midnight Pacific after ``now`` (aware, in Pacific time): when daily quotas reset."""
+    day = quota_day(now) + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=QUOTA_TIMEZONE)
+
+
+@dataclass(frozen=True)
+class ModelQuota:
+    """One model's free-tier limits: ``per_window`` requests in any ``window_seconds``, ``per_day`` a day."""
+
+    per_window: int
+    window_seconds: float
+    per_day: int
 
 
 class DailyQuotaSpent(Exception):
@@ -141,34 +165,28 @@ class RateLimiter:
     def __init__(
         self,
         *,
-        per_window: int,
-        window_seconds: float,
-        per_day: int,
+        quota_for: Callable[[str], ModelQuota],
         state_dir: Path,
         clock: Callable[[], float],
         sleep: Callable[[float], None],
         now: Callable[[], dt.datetime],
+        on_wait: Callable[[str, float], None] | None = None,
         margin_seconds: float | None = None,
     ) -> None:
-        self._per_window = per_window
-        self._window = window_seconds
-        self._per_day = per_day
+        self._quota_for = quota_for
+        self._fixed_margin = margin_seconds
         self._dir = state_dir
         self._clock = clock
         self._sleep = sleep
         self._now = now
-        # Latency shifts arrival times (a new connection, thread scheduling): a small margin keeps the
-        # server's window from seeing N+1 requests. 1 s on a 60 s window; 50 ms on the scaled test windows.
-        if margin_seconds is None:
-            margin_seconds = min(1.0, max(0.05, 0.02 * window_seconds))
-        self._margin = margin_seconds
+        self._on_wait = on_wait
         self._lock = threading.Lock()
         self._models: dict[str, _ModelState] = {}
         self._day: dt.date | None = None
         self._counts: dict[str, int] = {}
         self._exhausted: set[str] = set()
         #: wall-clock (epoch) start times of each model's latest requests, persisted so that the next run, or
-        #: the next Analyzer of a backfill, starts with the window the server still sees
+        #: the next day of a backfill, starts with the window the server still sees
         self._recent: dict[str, list[float]] = {}
 
     # -- daily budget -------------------------------------------------------------------------------------
@@ -218,12 +236,19 @@ class RateLimiter:
         except StoreError as exc:
             logger.warning("cannot persist the daily quota count: %s", exc)
 
+    def _margin(self, quota: ModelQuota) -> float:
+        """Latency shifts arrival times (a new connection, thread scheduling): a small margin keeps the
+        server's window from seeing N+1 requests. 1 s on a 60 s window; 50 ms on the scaled test windows."""
+        if self._fixed_margin is not None:
+            return self._fixed_margin
+        return min(1.0, max(0.05, 0.02 * quota.window_seconds))
+
     def remaining_today(self, model: str) -> int:
         with self._lock:
             self._refresh_day()
             if model in self._exhausted:
                 return 0
-            return max(0, self._per_day - self._counts.get(model, 0))
+            return max(0, self._quota_for(model).per_day - self._counts.get(model, 0))
 
     def used_today(self, model: str) -> int:
         with self._lock:
@@ -250,9 +275,11 @@ class RateLimiter:
         """The window of ``model``, seeded on first use from the persisted starts. Caller holds the lock."""
         state = self._models.get(model)
         if state is None:
+            quota = self._quota_for(model)
+            horizon = quota.window_seconds + self._margin(quota)
             mono_now, wall_now = self._clock(), self._now().timestamp()
             starts = sorted(mono_now - (wall_now - t) for t in self._recent.get(model, []))
-            state = _ModelState(starts=deque(s for s in starts if s > mono_now - self._window - self._margin))
+            state = _ModelState(starts=deque(s for s in starts if s > mono_now - horizon))
             self._models[model] = state
         return state
 
@@ -266,28 +293,37 @@ class RateLimiter:
         """Wait for a slot for one request to ``model`` and count it as ``cost`` requests (a batch whose
         items the server counts one by one costs its item count; ``cost`` is capped at ``per_window``).
 
-        Raises DailyQuotaSpent when the day's budget has not ``cost`` requests left."""
-        cost = max(1, min(cost, self._per_window))
+        Raises DailyQuotaSpent when the day's budget has not ``cost`` requests left.
+
+        Every request counts, whatever it is answered with: Google's rate-limits page counts requests per
+        project without exempting failed ones (ai.google.dev/gemini-api/docs/rate-limits), and users see
+        their 503s and 429s in the AI Studio request count (discuss.ai.google.dev/t/144053, "503 retries are
+        counted against the RPD/RPM quota"). So the local count is never below the server's."""
+        quota = self._quota_for(model)
+        per_window = quota.per_window
+        cost = max(1, min(cost, per_window))
         with self._lock:
             self._refresh_day()
-            if model in self._exhausted or self._counts.get(model, 0) + cost > self._per_day:
+            if model in self._exhausted or self._counts.get(model, 0) + cost > quota.per_day:
                 raise DailyQuotaSpent(model)
             state = self._state(model)
             now = self._clock()
             start = max(now, state.blocked_until)
-            keep = self._per_window - cost  # starts that may stay in the window alongside this request's
+            keep = per_window - cost  # starts that may stay in the window alongside this request's
             if len(state.starts) > keep:
                 # the slot frees when the (keep + 1)-th most recent start leaves the window
                 oldest_in_window = state.starts[-(keep + 1)]
-                start = max(start, oldest_in_window + self._window + self._margin)
+                start = max(start, oldest_in_window + quota.window_seconds + self._margin(quota))
             state.starts.extend([start] * cost)
-            while len(state.starts) > self._per_window:
+            while len(state.starts) > per_window:
                 state.starts.popleft()
             self._counts[model] = self._counts.get(model, 0) + cost
             wall_start = self._now().timestamp() + (start - now)
-            self._recent[model] = [*self._recent.get(model, []), *[wall_start] * cost][-self._per_window :]
+            self._recent[model] = [*self._recent.get(model, []), *[wall_start] * cost][-per_window:]
             self._save()
         delay = start - now
         if delay > 0:
             logger.debug("limiter: waiting %.2fs for a %s slot", delay, model)
+            if self._on_wait is not None:
+                self._on_wait(model, delay)
             self._sleep(delay)

@@ -12,10 +12,10 @@ up to its score. The list is then re-sorted by score (ties by id); papers beyond
 whose judgement is missing for whatever reason, keep their offline score.
 
 Spending: every judgement is cached per paper version, model, re-rank prompt version and profile, so no paper
-is judged twice and a batch holds only uncached papers. Requests go through the Analyzer's one retry layer
-(limiter, 429 classification, tenacity) and, when the pipeline passes ``limiter=analyzer.limiter``, count
-against the same per-model window and daily budget as the deep dives; without it the Reranker keeps its own
-limiter on the same persisted quota file.
+is judged twice and a batch holds only uncached papers. Questions go through the run's one
+:class:`~.client.LLMClient` with ``Purpose.RERANK``: the re-rank model (``llm.rerank_model``, a Flash-Lite
+with its own daily quota, so the re-rank never spends the deep dives' requests), its fallbacks, the shared
+limiter, retries, and one repair with a larger budget for a cut (MAX_TOKENS) or unreadable answer.
 
 Nothing here raises for the model's or the network's trouble: no key, a spent day, a 4xx, a garbled, partial
 or truncated answer all leave the affected papers at their offline score. Logs carry status codes and counts,
@@ -24,38 +24,23 @@ never an error body, a paper's text or the key.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
 import math
 import re
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-from google import genai
-from google.genai import types
 from pydantic import BaseModel, Field, ValidationError
 
-from ..config import LLMConfig, ProfileConfig, ScoringConfig
+from ..config import ProfileConfig, ScoringConfig
 from ..models import LLMLedger, Paper, ScoredPaper, ScoreReason
 from ..scoring import top_unique
 from .cache import PaperCache
-from .gemini import (
-    Analyzer,
-    _AuthRejected,
-    _RateLimited,
-    _Rejected,
-    _Stopped,
-    _thinking_config,
-    _Transient,
-    _utcnow,
-    http_options,
-)
-from .prompt import _clean, defuse, excerpt, top_keywords
-from .quota import DailyQuotaSpent, RateLimiter
+from .client import LLMClient, Purpose, Request
+from .outcome import Answer
+from .prompt import clean, defuse, excerpt, top_keywords
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +96,10 @@ _Judged = dict[str, tuple[RerankJudgement, str]]
 
 def build_rerank_system_instruction(profile: ProfileConfig) -> str:
     """The profile, the scale and the rules; the papers themselves go into the user turn as data."""
-    description = _clean(profile.description) or "未提供（按计算机视觉研究者的一般视角判断）"
+    description = clean(profile.description) or "未提供（按计算机视觉研究者的一般视角判断）"
     keywords = "、".join(top_keywords(profile)) or "未提供"
     negative = [p.split("|")[0].strip() for p, w in sorted(profile.keywords.items()) if w < 0]
-    avoid = "、".join(x for x in [*negative, *(_clean(e) for e in profile.exclude)] if x) or "未提供"
+    avoid = "、".join(x for x in [*negative, *(clean(e) for e in profile.exclude)] if x) or "未提供"
     return _SYSTEM.format(description=description, keywords=keywords, avoid=avoid)
 
 
@@ -195,181 +180,107 @@ class RerankCache(PaperCache[RerankJudgement]):
         )
 
 
-# -- requests -------------------------------------------------------------------------------------------
+# -- the stage ------------------------------------------------------------------------------------------
 
 
-class _BatchRequests(Analyzer):
-    """The Analyzer's one retry layer (limiter, 429 classification, tenacity, ledger, key stop) with the
-    re-rank system instruction and schema instead of the deep dive's."""
+def rerank(
+    client: LLMClient,
+    cache: RerankCache,
+    ranked: Sequence[ScoredPaper],
+    *,
+    scoring: ScoringConfig,
+    system: str,
+    batch_size: int = BATCH_SIZE,
+) -> tuple[list[ScoredPaper], LLMLedger]:
+    """The papers re-scored and re-sorted (score descending, then id), and what this call spent.
 
-    def __init__(self, cfg: LLMConfig, *, system: str, **kwargs: Any) -> None:
-        super().__init__(cfg, **kwargs)
-        self._rerank_system = system
+    ``system`` is :func:`build_rerank_system_instruction` of the profile. Never raises for the model's or the
+    network's trouble: affected papers keep their offline score."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    before = client.ledger()
+    if not scoring.llm_rerank or not ranked:
+        return list(ranked), LLMLedger()
+    top = top_unique(ranked, scoring.rerank_top)
+    models = client.models(Purpose.RERANK)
+    judged: _Judged = {}
+    todo: list[Paper] = []
+    hits = 0
+    for scored in top.values():
+        hit = _cached(cache, scored.paper, models)
+        if hit is not None:
+            judged[scored.paper.id] = hit
+            hits += 1
+        elif prompt_id(scored.paper):
+            todo.append(scored.paper)
+    client.count_cache_hits(hits)
+    blocked = client.unavailable()
+    if todo and blocked is None:
+        judged.update(_judge_all(client, cache, todo, system=system, batch_size=batch_size))
+    elif todo and blocked is not None:
+        logger.info("re-rank: %d papers keep their offline score (%s)", len(todo), blocked.code)
+    result: list[ScoredPaper] = []
+    for scored in ranked:
+        found = judged.get(scored.paper.id)
+        if found is not None and top.get(scored.paper.id) is scored:
+            judgement, model = found
+            result.append(blend(scored, judgement, model=model))
+        else:
+            result.append(scored)
+    result.sort(key=lambda s: (-s.score, s.paper.id))
+    return result, client.ledger().minus(before)
 
-    def _config(self, model: str, max_output_tokens: int) -> types.GenerateContentConfig:
-        return types.GenerateContentConfig(
-            system_instruction=self._rerank_system,
-            response_mime_type="application/json",
-            response_schema=RERANK_SCHEMA,
-            max_output_tokens=max_output_tokens,
-            thinking_config=_thinking_config(model),
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-        )
 
-    def judge(self, client: genai.Client, model: str, contents: str) -> types.GenerateContentResponse:
-        """One batch request, retried like a deep dive. Raises the Analyzer's internal signals."""
-        return self._generate(client, model, contents, self._cfg.max_output_tokens)
+def _cached(cache: RerankCache, paper: Paper, models: Sequence[str]) -> tuple[RerankJudgement, str] | None:
+    for model in models:
+        judgement = cache.get(paper, model)
+        if judgement is not None:
+            return judgement, model
+    return None
 
 
-def _answer_text(response: types.GenerateContentResponse) -> str | None:
-    """The answer's text, or None when it is blocked, empty or cut short (MAX_TOKENS)."""
-    feedback = response.prompt_feedback
-    if feedback is not None and feedback.block_reason is not None:
-        return None
-    if not response.candidates:
-        return None
-    candidate = response.candidates[0]
-    if candidate.finish_reason not in (None, types.FinishReason.STOP):
-        return None
-    parts = candidate.content.parts if candidate.content is not None else None
-    text = "".join(part.text for part in parts or [] if part.text and not part.thought)
-    return text or None
+def _judge_all(
+    client: LLMClient, cache: RerankCache, papers: list[Paper], *, system: str, batch_size: int
+) -> _Judged:
+    judged: _Judged = {}
+    batches = math.ceil(len(papers) / batch_size)
+    progress = client.progress
+    progress.begin("re-rank", batches)
+    try:
+        for index in range(batches):
+            batch = papers[index * batch_size : (index + 1) * batch_size]
+            judged.update(_judge_batch(client, cache, batch, system=system))
+            progress.advance()
+    finally:
+        progress.end()
+    missing = len(papers) - len(judged)
+    if missing:
+        logger.info("re-rank: %d of %d papers keep their offline score", missing, len(papers))
+    return judged
 
 
-class Reranker:
-    """Re-rank the offline ranking's top candidates with batched Gemini judgements (see the module doc).
+def _judge_batch(client: LLMClient, cache: RerankCache, batch: list[Paper], *, system: str) -> _Judged:
+    """One question for the batch; an answer with no usable judgement counts as unreadable (one repair)."""
+    by_id = {prompt_id(p): p for p in batch}
+    expected = list(by_id)
 
-    ``rerank(ranked)`` returns the re-sorted list and what it cost. Pass ``limiter=analyzer.limiter`` so that
-    re-rank requests share the Analyzer's window and daily budget within a run."""
+    def read(text: str) -> dict[str, RerankJudgement] | None:
+        return parse_judgements(text, expected) or None
 
-    def __init__(
-        self,
-        cfg: LLMConfig,
-        scoring: ScoringConfig,
-        *,
-        api_key: str | None,
-        cache_dir: Path,
-        profile: ProfileConfig,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-        now: Callable[[], dt.datetime] = _utcnow,
-        limiter: RateLimiter | None = None,
-        batch_size: int = BATCH_SIZE,
-    ) -> None:
-        if batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self._cfg = cfg
-        self._scoring = scoring
-        self._api_key = api_key
-        self._now = now
-        self._batch_size = batch_size
-        self._models = list(dict.fromkeys([cfg.model, *cfg.fallback_models]))
-        system = build_rerank_system_instruction(profile)
-        self._cache = RerankCache(cache_dir, rerank_profile_fingerprint(profile))
-        self._requests = _BatchRequests(
-            cfg,
-            system=system,
-            api_key=api_key,
-            cache_dir=cache_dir,
-            profile=profile,
-            clock=clock,
-            sleep=sleep,
-            now=now,
-            limiter=limiter,
-        )
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return self._requests.limiter
-
-    def rerank(self, ranked: Sequence[ScoredPaper]) -> tuple[list[ScoredPaper], LLMLedger]:
-        """The papers re-scored and re-sorted (score descending, then id), and the ledger of this call.
-
-        Never raises for the model's or the network's trouble: affected papers keep their offline score."""
-        self._requests.reset()
-        if not self._scoring.llm_rerank or not ranked:
-            return list(ranked), LLMLedger()
-        top = top_unique(ranked, self._scoring.rerank_top)
-        judged: _Judged = {}
-        todo: list[Paper] = []
-        hits = 0
-        for scored in top.values():
-            hit = self._cached(scored.paper)
-            if hit is not None:
-                judged[scored.paper.id] = hit
-                hits += 1
-            elif prompt_id(scored.paper):
-                todo.append(scored.paper)
-        if todo and self._cfg.enabled and self._api_key is not None:
-            judged.update(self._judge_online(todo, self._api_key))
-        elif todo:
-            logger.info("re-rank: %d papers keep their offline score (%s)", len(todo), self._why_offline())
-        ledger = self._requests.ledger
-        ledger.cache_hits += hits
-        result: list[ScoredPaper] = []
-        for scored in ranked:
-            found = judged.get(scored.paper.id)
-            if found is not None and top.get(scored.paper.id) is scored:
-                judgement, model = found
-                result.append(blend(scored, judgement, model=model))
-            else:
-                result.append(scored)
-        result.sort(key=lambda s: (-s.score, s.paper.id))
-        return result, ledger
-
-    def _why_offline(self) -> str:
-        return "no API key" if self._api_key is None else "LLM disabled"
-
-    def _cached(self, paper: Paper) -> tuple[RerankJudgement, str] | None:
-        for model in self._models:
-            judgement = self._cache.get(paper, model)
-            if judgement is not None:
-                return judgement, model
-        return None
-
-    def _judge_online(self, papers: list[Paper], api_key: str) -> _Judged:
-        options = http_options(self._cfg)  # the SDK's retries off: one retry layer, the Analyzer's
-        judged: _Judged = {}
-        batches = math.ceil(len(papers) / self._batch_size)
-        with genai.Client(api_key=api_key, http_options=options) as client:
-            for index in range(batches):
-                batch = papers[index * self._batch_size : (index + 1) * self._batch_size]
-                judged.update(self._judge_batch(client, batch))
-        missing = len(papers) - len(judged)
-        if missing:
-            logger.info("re-rank: %d of %d papers keep their offline score", missing, len(papers))
-        return judged
-
-    def _judge_batch(self, client: genai.Client, batch: list[Paper]) -> _Judged:
-        """Try the models in order until one answers; a failure leaves the batch unjudged."""
-        by_id = {prompt_id(p): p for p in batch}
-        contents = build_rerank_prompt(list(by_id.values()))
-        for model in self._models:
-            try:
-                response = self._requests.judge(client, model, contents)
-            except DailyQuotaSpent:
-                continue  # this model is done for today; the next one may not be
-            except _Rejected as exc:
-                if exc.status == 404:
-                    continue
-                return {}
-            except _AuthRejected as exc:
-                self._requests.reject_key(exc.status)  # no further request in this call
-                return {}
-            except (_Stopped, _RateLimited, _Transient):
-                return {}
-            text = _answer_text(response)
-            if text is None:
-                logger.warning("re-rank: %s gave no complete answer for a batch of %d", model, len(batch))
-                return {}
-            found = parse_judgements(text, list(by_id))
-            if len(found) < len(by_id):
-                logger.warning("re-rank: %s judged %d of %d papers", model, len(found), len(by_id))
-            now = self._now()
-            judged: _Judged = {}
-            for key, judgement in found.items():
-                paper = by_id[key]
-                self._cache.put(paper, model, judgement, now=now)
-                judged[paper.id] = (judgement, model)
-            return judged
+    request = Request(
+        Purpose.RERANK, system, build_rerank_prompt(list(by_id.values())), RERANK_SCHEMA, read=read
+    )
+    outcome = client.ask(request)
+    if not isinstance(outcome, Answer):
+        logger.info("re-rank: a batch of %d got no judgement (%s)", len(batch), outcome.problem.code)
         return {}
+    found, model = outcome.value, outcome.model
+    if len(found) < len(by_id):
+        logger.warning("re-rank: %s judged %d of %d papers", model, len(found), len(by_id))
+    now = client.now()
+    judged: _Judged = {}
+    for key, judgement in found.items():
+        paper = by_id[key]
+        cache.put(paper, model, judgement, now=now)
+        judged[paper.id] = (judgement, model)
+    return judged
