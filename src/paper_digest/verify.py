@@ -126,7 +126,8 @@ def numbers_in(text: str) -> list[tuple[str, str | None, str]]:
         written = match.group(0).strip()
         name: str | None = None
         if _is_name(glued, tail):
-            name = _SEPARATORS.sub("", glued + match.group("num") + tail).lower()
+            written = glued + match.group("num") + tail  # a sign after a name belongs to the next number
+            name = _SEPARATORS.sub("", written).lower()
         scale = _scale_of(tail, text[match.end() : match.end() + 10])
         canonical = _norm(value * scale) if scale is not None else _norm(value)
         found.append((written, name, canonical))

@@ -20,7 +20,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..config import ProfileConfig
 from ..models import DeepDive, Paper, PaperFacts
@@ -33,6 +33,8 @@ PROMPT_VERSION = "2026.2"
 
 class DeepDiveAnswer(DeepDive):
     """The response schema: a :class:`DeepDive` whose facts block the model must fill in."""
+
+    model_config = ConfigDict(title="DeepDive")
 
     facts: PaperFacts = Field(description="论文要点速览")
 
@@ -123,7 +125,7 @@ def build_system_instruction(profile: ProfileConfig) -> str:
     description = clean(profile.description) or _NO_DESCRIPTION
     keywords = "、".join(top_keywords(profile)) or "未提供"
     problems = "、".join(top_keywords(profile)) or "研究者方向中的问题"
-    fields = "、".join(_clean(f) for f in profile.fact_fields) or "无"
+    fields = "、".join(clean(f) for f in profile.fact_fields) or "无"
     return _SYSTEM.format(description=description, keywords=keywords, problems=problems, fields=fields)
 
 
