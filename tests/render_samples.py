@@ -159,6 +159,13 @@ def rich_digest() -> Digest:
             authors=[],
             abstract="Old ids still work.",
             score=12.0,
+            score_reasons=[
+                ScoreReason(kind="keyword", detail="'restoration' in title", points=8, topic="图像复原"),
+                ScoreReason(kind="description", detail="'diffusion' in abstract", points=3, topic="扩散"),
+                ScoreReason(
+                    kind="description", detail="'diffusion model' in abstract", points=1, topic="扩散模型"
+                ),
+            ],
             sources=[Source.ARXIV],
             links=_links("astro-ph/0601001"),
             deep_dive=False,

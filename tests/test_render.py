@@ -78,6 +78,33 @@ def test_deterministic_and_roundtrip(template: str) -> None:
     assert render_digest(again, template=template) == first
 
 
+def test_list_floor_and_one_line_column() -> None:
+    text = render_digest(rich_digest(), list_min_score=20)
+    assert "An Old-Style Identifier Paper" not in text
+    assert "另有 1 篇低于 20 分的论文未列出（共扫描 6 篇），完整列表见同名 JSON 文件。\n" in text
+    both = render_digest(rich_digest(), list_min_score=20, max_listed=0)
+    assert (
+        "另有 2 篇论文未列出（1 篇低于 20 分，1 篇超出列表上限 0 篇；共扫描 6 篇），"
+        "完整列表见同名 JSON 文件。\n" in both
+    )
+    assert "other-papers" not in both  # no empty table, no TOC entry pointing at one
+    listed = render_digest(rich_digest())
+    assert "另有" not in listed
+    # topics in Chinese, the more specific of two nested ones; the HF summary where no topic matched
+    assert "| 12 | 涉及：图像复原、扩散模型 |" in listed
+    assert "| 41 | Scaling laws for video diffusion transformers. |" in listed
+    assert "' in " not in listed and "in abstract" not in listed  # no score internals
+
+
+def test_one_line_cuts_english_at_a_word() -> None:
+    from paper_digest.markup import clip_words
+
+    text = "VideoMDM trains 3D human motion priors from 2D poses using a diffusion framework"
+    assert clip_words(text, 40) == "VideoMDM trains 3D human motion priors…"
+    assert clip_words("一二三四五六七八九十", 5) == "一二三四…"
+    assert clip_words("short", 40) == "short"
+
+
 def test_max_listed() -> None:
     text = render_digest(rich_digest(), max_listed=1)
     assert "另有 1 篇" in text and "An Old-Style" not in text

@@ -179,9 +179,12 @@ def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
             f"今日共 {len(digest.papers)} 篇候选论文，但没有一篇达到相关度阈值（{digest.min_score:g} 分），"
             "因此没有深度解读；排序列表仍在下方。"
         )
+    pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
+    # the reason deep dives are missing (no key, --no-llm) only while some are: a run without a key that
+    # found every deep dive in the cache says nothing about a key
+    llm_notice = llm_notice if pending else None
     if llm_notice:
         notices.append(llm_notice)
-    pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
     failed = [
         p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)
     ]
@@ -214,7 +217,7 @@ def quality(digest: Digest) -> tuple[int, int, int]:
     return -failed, digest.stats.deep_dives_done, len(digest.papers)
 
 
-def carry_over(new: Digest, old: Digest) -> Digest:
+def carry_over(new: Digest, old: Digest, *, llm_notice: str | None = None) -> Digest:
     """Keep finished deep dives from an earlier digest of the same day where the new run has none.
 
     A rerun cut short by the quota, or made without a key, must not lose analyses that already exist.
@@ -248,15 +251,18 @@ def carry_over(new: Digest, old: Digest) -> Digest:
     done = sum(1 for p in papers if p.analysis_status is AnalysisStatus.DONE)
     stats = new.stats.model_copy(update={"deep_dives_done": done})
     merged = new.model_copy(update={"papers": papers, "stats": stats})
-    return merged.model_copy(update={"notices": _renotice(merged, new)})
+    return merged.model_copy(update={"notices": _renotice(merged, new, llm_notice)})
 
 
-def _renotice(merged: Digest, new: Digest) -> list[str]:
-    """Recount the pending-analysis notice after a merge."""
+def _renotice(merged: Digest, new: Digest, llm_notice: str | None) -> list[str]:
+    """Recount the pending-analysis notice after a merge; the run's LLM notice (no key, --no-llm) goes when
+    the earlier digest's deep dives left nothing pending."""
     pending = [p for p in merged.featured if p.analysis_status is AnalysisStatus.PENDING]
     before = [p for p in new.featured if p.analysis_status is AnalysisStatus.PENDING]
     kept = [n for n in new.notices if not before or n != pending_notice(before)]
-    if pending:
+    if llm_notice and not pending:
+        kept = [n for n in kept if n != llm_notice]
+    if pending and llm_notice not in kept:
         kept.append(pending_notice(pending))
     return kept
 

@@ -243,7 +243,7 @@ def _run_one(
     if stages.llm_notice == pipeline.MSG_NO_KEY:
         _progress(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
-            "writing the ranked digest without deep dives"
+            "deep dives come from the cache only; the others wait for a key"
         )
     try:
         return pipeline.run_day(config, day, stages, progress=_progress)

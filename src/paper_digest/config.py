@@ -38,6 +38,9 @@ class DigestConfig(_Strict):
     min_score: Annotated[float, Field(ge=0, le=100)] = 30.0
     #: how many ranked papers the digest lists after the deep dives (the sidecar keeps all)
     max_listed: Annotated[int, Field(ge=0, le=10000)] = 30
+    #: the list of other papers stops below this score; one line says how many more were scanned
+    #: (the sidecar keeps all). 0 lists every paper up to max_listed.
+    list_min_score: Annotated[float, Field(ge=0, le=100)] = 20.0
     #: built-in template: "classic" (deep dives first) or "footnotes" (summary table with footnotes)
     template: str = "classic"
     #: a folder with the user's own templates; a file there overrides the built-in one of the same name

@@ -78,6 +78,19 @@ def clip(value: object, limit: int | None) -> str:
     return text
 
 
+def clip_words(value: object, limit: int) -> str:
+    """Like :func:`clip`, but a Latin-script text is cut at a word boundary, never mid-word (a text without a
+    space in its last third is cut at ``limit`` as :func:`clip` does)."""
+    text = plain_text(value)
+    if limit <= 0 or len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    space = head.rfind(" ")
+    if space >= (limit * 2) // 3 and not text[limit - 1].isspace():
+        head = head[:space]
+    return head.rstrip(" ,;:-–—") + "…"
+
+
 def _escape(text: str) -> str:
     text = _HTML_CHARS.sub(lambda m: _HTML_ESCAPE[m.group()], text)
     text = _MD_ESCAPE.sub(r"\\\1", text)

@@ -122,6 +122,10 @@ class ScoreReason(BaseModel):
     )
     detail: str = Field(description="what matched and where, e.g. 'super-resolution in title'")
     points: float = Field(description="signed contribution on the 0-100 scale (approximate)")
+    topic: str | None = Field(
+        default=None,
+        description="the matched profile topic as a reader names it (Chinese where known), e.g. '去噪'",
+    )
 
 
 class ScoredPaper(BaseModel):

@@ -66,8 +66,9 @@ AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedg
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
 
-MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），本期只有排序列表，深度解读将在配置密钥后补全。"
-MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），深度解读从略。"
+#: shown only while some deep dive is missing: those in the cache or an earlier digest of the day are shown
+MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），尚未完成的深度解读将在配置密钥后的下次运行中补全。"
+MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），尚未完成的深度解读从略。"
 
 
 @dataclass
@@ -367,7 +368,7 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
 
     digest = _with_run_log(digest, previous, ledger, stages.now())
     if previous is not None:
-        digest = assemble.carry_over(digest, previous)
+        digest = assemble.carry_over(digest, previous, llm_notice=stages.llm_notice)
         if assemble.quality(previous) > assemble.quality(digest):
             note = "kept the earlier digest of this day: it has more sources or finished deep dives"
             progress(note)
@@ -378,6 +379,7 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         template=config.digest.template,
         template_dir=config.digest.template_dir,
         max_listed=config.digest.max_listed,
+        list_min_score=config.digest.list_min_score,
     )
     digest, sidecar = _stamped(digest, previous, markdown, md_path, stages.now)
     # the sidecar last: a digest whose sidecar exists is complete (the sidecar is what reruns compare with)

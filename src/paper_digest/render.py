@@ -26,6 +26,7 @@ from .markup import (
     SafeMd,
     anchor_id,
     clip,
+    clip_words,
     format_count,
     format_score,
     md_cell,
@@ -96,6 +97,8 @@ SENTENCE_LIMIT = 600
 MESSAGE_LIMIT = 200
 ABSTRACT_EXCERPT = 500
 REASON_LIMIT = 140
+ONE_LINE_LIMIT = 160
+TOPICS_SHOWN = 3
 AUTHORS_SHOWN = 3
 
 
@@ -122,6 +125,10 @@ class PaperView:
     badges: list[str]
     comment: str | None
     links: list[Link]
+    #: what the paper is about, one short line (the 看点 / 一句话 column): the deep dive's one-sentence
+    #: summary, else the matched topics in Chinese, else HF's AI summary; never the score's internals (the
+    #: sidecar keeps those). ``reason`` is the same line without the deep dive (the name user templates know).
+    one_line: str
     reason: str
     analysis: DeepDive | None
     status: str
@@ -141,7 +148,10 @@ class DigestView:
     notices: list[str]
     featured: list[PaperView]
     others: list[PaperView]
+    #: papers scanned but not listed (below digest.list_min_score or beyond digest.max_listed)
     hidden: int
+    #: the one line saying so, or None when every paper is listed
+    hidden_line: str | None
     ledger_line: str | None
     score_line: str
     empty_reason: str | None
@@ -194,16 +204,29 @@ def _links(paper: DigestPaper) -> list[Link]:
     return found
 
 
-def _reason(paper: DigestPaper) -> str:
-    """One line saying why a paper is worth a look: the HF AI summary, else the strongest score reasons."""
-    if paper.hf is not None and paper.hf.ai_summary and plain_text(paper.hf.ai_summary):
-        return clip(paper.hf.ai_summary, REASON_LIMIT)
+def _topics(paper: DigestPaper) -> list[str]:
+    """The profile topics a paper matched, strongest first, as a reader names them (the scorer's
+    ``topic``)."""
     positive = sorted((r for r in paper.score_reasons if r.points > 0), key=lambda r: (-r.points, r.detail))
-    details = [clip(r.detail, 60) for r in positive[:2]]
-    details = [d for d in details if d]
-    if details:
-        return "；".join(details)
-    return clip(paper.abstract, 80)
+    topics: list[str] = []
+    for reason in positive:
+        topic = clip(reason.topic, 30)
+        if topic and topic not in topics:
+            topics.append(topic)
+    # "扩散" says nothing "扩散模型" does not: keep the more specific of two nested topics
+    specific = [t for t in topics if not any(t != other and t in other for other in topics)]
+    return specific[:TOPICS_SHOWN]
+
+
+def _reason(paper: DigestPaper) -> str:
+    """What a paper is about without a deep dive: its matched topics in Chinese, else the HF AI summary cut at
+    a word, else nothing (the table shows a dash). Never the score's explanation: that is in the sidecar."""
+    topics = _topics(paper)
+    if topics:
+        return "涉及：" + "、".join(topics)
+    if paper.hf is not None and plain_text(paper.hf.ai_summary):
+        return clip_words(paper.hf.ai_summary, REASON_LIMIT)
+    return ""
 
 
 def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
@@ -214,6 +237,8 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
     message = clip(paper.analysis_message, MESSAGE_LIMIT) or DEFAULT_MESSAGES[status]
     title_zh = clip(analysis.title_zh, TITLE_LIMIT) if analysis is not None else ""
     comment = clip(paper.arxiv.comment, 200) if paper.arxiv is not None else ""
+    reason = _reason(paper)
+    summary = clip(analysis.one_sentence, ONE_LINE_LIMIT) if analysis is not None else ""
     return PaperView(
         paper=paper,
         anchor=anchor,
@@ -225,7 +250,8 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         badges=_badges(paper),
         comment=comment or None,
         links=_links(paper),
-        reason=_reason(paper),
+        one_line=summary or reason,
+        reason=reason,
         analysis=analysis,
         status=status.value,
         status_icon=STATUS_ICONS[status],
@@ -324,16 +350,38 @@ def _empty_reason(digest: Digest, notices: Sequence[str]) -> str | None:
     return "今天没有可推荐的论文：各来源都没有新论文。"
 
 
-def digest_view(digest: Digest, *, max_listed: int | None = None) -> DigestView:
-    """Everything a digest template needs, computed once, in Python, deterministically."""
+def _hidden_line(below: int, capped: int, floor: float, max_listed: int | None, scanned: int) -> str | None:
+    """One line saying how many scanned papers the list leaves out, and why."""
+    tail = "，完整列表见同名 JSON 文件。"
+    if below and capped:
+        return (
+            f"另有 {below + capped} 篇论文未列出（{below} 篇低于 {floor:g} 分，{capped} 篇超出列表上限"
+            f" {max_listed} 篇；共扫描 {scanned} 篇）{tail}"
+        )
+    if below:
+        return f"另有 {below} 篇低于 {floor:g} 分的论文未列出（共扫描 {scanned} 篇）{tail}"
+    if capped:
+        return f"另有 {capped} 篇论文超出列表上限 {max_listed} 篇未列出（共扫描 {scanned} 篇）{tail}"
+    return None
+
+
+def digest_view(
+    digest: Digest, *, max_listed: int | None = None, list_min_score: float | None = None
+) -> DigestView:
+    """Everything a digest template needs, computed once, in Python, deterministically. The list of other
+    papers stops below ``list_min_score`` and after ``max_listed`` rows (None: no limit)."""
     papers = sorted(digest.papers, key=lambda p: (p.rank, p.id))
     views = _paper_views(papers)
     featured = [v for v in views if v.paper.deep_dive]
     others = [v for v in views if not v.paper.deep_dive]
-    hidden = 0
+    floor = list_min_score or 0.0
+    below = sum(1 for v in others if v.paper.score < floor)
+    others = [v for v in others if v.paper.score >= floor]
+    capped = 0
     if max_listed is not None and len(others) > max_listed:
-        hidden = len(others) - max_listed
+        capped = len(others) - max_listed
         others = others[:max_listed]
+    hidden = below + capped
     notices = _notices(digest)
     return DigestView(
         digest=digest,
@@ -342,6 +390,7 @@ def digest_view(digest: Digest, *, max_listed: int | None = None) -> DigestView:
         featured=featured,
         others=others,
         hidden=hidden,
+        hidden_line=_hidden_line(below, capped, floor, max_listed, len(digest.papers)),
         ledger_line=_ledger_line(digest),
         score_line=(
             f"评分为 0–100，依据研究画像中的关键词、研究描述、关注作者等计算；达到 {digest.min_score:g} 分"
@@ -466,14 +515,15 @@ def render_digest(
     template: str = "classic",
     template_dir: Path | None = None,
     max_listed: int | None = None,
+    list_min_score: float | None = None,
 ) -> str:
     """The day's Markdown digest. ``template`` is a built-in name ("classic", "footnotes") or the name of a
     template in ``template_dir`` (``name`` finds ``name.md.j2``; a name ending in ``.j2`` is used as is).
-    ``max_listed`` caps the table of other papers (None lists all). Raises RenderError naming the template
-    and line when a template fails."""
+    ``max_listed`` caps the table of other papers (None lists all), ``list_min_score`` is its score floor.
+    Raises RenderError naming the template and line when a template fails."""
     if not template or "/" in template or "\\" in template or template.startswith("."):
         raise RenderError(f"template name {template!r} is not a plain file name", template=template)
-    view = digest_view(digest, max_listed=max_listed)
+    view = digest_view(digest, max_listed=max_listed, list_min_score=list_min_score)
     env = _environment(template_dir)
     return _render(env, _template_file(template), {"digest": digest, "view": view})
 

@@ -20,6 +20,7 @@ from .gemini import GeminiProvider
 from .messages import sentence
 from .outcome import Answer, Failed, Kind, Outcome, Pending, Problem
 from .prompt import PROMPT_VERSION, PaperText, build_system_instruction, profile_fingerprint
+from .provider import CallError
 from .quota import QuotaKind, classify_429
 from .rerank import RerankCache, build_rerank_system_instruction, rerank, rerank_profile_fingerprint
 
@@ -27,6 +28,7 @@ __all__ = [
     "PROMPT_VERSION",
     "AnalysisCache",
     "Answer",
+    "CallError",
     "Failed",
     "GeminiProvider",
     "Kind",

@@ -205,14 +205,26 @@ class GeminiProvider:
         return read_response(response)
 
     def list_models(self) -> list[str]:
+        try:
+            return self.generate_models()
+        except Exception as exc:  # best effort, only for a sentence: never the details
+            logger.info("models.list failed (%s)", exc.__class__.__name__)
+        return []
+
+    def generate_models(self) -> list[str]:
+        """The models this key can call generateContent on (``models.list``). Raises :class:`CallError` for
+        an API error, what the SDK raises for anything else."""
         names: list[str] = []
+        failure: CallError | None = None
         try:
             for model in self._client.models.list():
                 actions = model.supported_actions or []
                 if model.name and (not actions or "generateContent" in actions):
                     names.append(model.name.removeprefix("models/"))
-        except Exception as exc:  # best effort, only for a sentence: never the details
-            logger.info("models.list failed (%s)", exc.__class__.__name__)
+        except genai_errors.APIError as exc:
+            failure = classify_error(int(exc.code or 0), exc.details)
+        if failure is not None:
+            raise failure
         return names
 
     def close(self) -> None:

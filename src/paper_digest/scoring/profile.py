@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..config import ProfileConfig
-from .text import author_key, description_phrases, is_acronym, tokens
+from .text import author_key, description_phrases, is_acronym, tokens, topic_name
 
 #: weight of a description term when the profile also has keywords / when it has none
 DESCRIPTION_WEIGHT = 1.0
@@ -18,6 +18,8 @@ class Concept:
     kind: str  # keyword | description | exclude
     label: str
     weight: float
+    #: the label as a reader names it (Chinese where known), for the digest's one-line column
+    topic: str = ""
 
 
 @dataclass
@@ -62,7 +64,9 @@ class Compiled:
             self.spelling.setdefault((index, phrase), variant)
             added = True
         if added:
-            self.concepts.append(Concept(kind=kind, label=variants[0], weight=weight))
+            self.concepts.append(
+                Concept(kind=kind, label=variants[0], weight=weight, topic=topic_name(variants[0]))
+            )
 
     def finish(self) -> None:
         if self.acronyms:

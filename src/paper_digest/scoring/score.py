@@ -151,16 +151,19 @@ def _where(counts: Sequence[float], with_keywords: bool = True) -> str:
     return ", ".join(parts)
 
 
-_Part = tuple[str, str, float]  # kind, detail, raw contribution
+_Part = tuple[str, str, float, str | None]  # kind, detail, raw contribution, topic
 
 
 def _share(points: float, parts: Sequence[_Part]) -> list[ScoreReason]:
-    total = sum(abs(raw) for _, _, raw in parts)
+    total = sum(abs(part[2]) for part in parts)
     return [
         ScoreReason.model_construct(
-            kind=kind, detail=detail, points=round(points * abs(raw) / total, 2) if total else 0.0
+            kind=kind,
+            detail=detail,
+            points=round(points * abs(raw) / total, 2) if total else 0.0,
+            topic=topic,
         )
-        for kind, detail, raw in parts
+        for kind, detail, raw, topic in parts
     ]
 
 
@@ -231,29 +234,29 @@ def _score_one(paper: Paper, compiled: Compiled) -> ScoredPaper:
         detail = f"'{matched}' in {_where(hits.shown.get(index, counts))}"
         if index in hits.shared:
             detail += f", half read in the sense of '{compiled.concepts[hits.shared[index]].label}'"
-        part = (concept.kind, detail, raw)
+        part = (concept.kind, detail, raw, concept.topic or None)
         (topical if raw > 0 else negative).append(part)
 
     # diminishing returns across concepts: the strongest counts fully, the next DISCOUNT times, and so on,
     # so one clear topic outweighs several loosely related mentions
     topical.sort(key=lambda part: -part[2])
-    positive: list[_Part] = [(k, d, raw * DISCOUNT**rank) for rank, (k, d, raw) in enumerate(topical)]
-    relevance = sum(raw for _, _, raw in positive)
+    positive: list[_Part] = [(k, d, raw * DISCOUNT**rank, t) for rank, (k, d, raw, t) in enumerate(topical)]
+    relevance = sum(part[2] for part in positive)
     for author in paper.authors if compiled.authors else ():
         surname = author.rsplit(" ", 1)[-1].lower()
         if surname in compiled.surnames and author_key(author) in compiled.authors:
-            positive.append(("author", f"author {author}", AUTHOR_LIFT))
+            positive.append(("author", f"author {author}", AUTHOR_LIFT, None))
             break
     gate = min(1.0, relevance / PRIOR_GATE)
     if paper.hf is not None and gate > 0:
         if paper.hf.upvotes > 0:
             lift = min(UPVOTE_PRIOR_CAP, UPVOTE_PRIOR_PER_DECADE * math.log10(1 + paper.hf.upvotes)) * gate
-            positive.append(("prior", f"{paper.hf.upvotes} HF upvotes", lift))
+            positive.append(("prior", f"{paper.hf.upvotes} HF upvotes", lift, None))
         if paper.hf.github_repo:
-            positive.append(("prior", "linked code repository", REPO_PRIOR * gate))
+            positive.append(("prior", "linked code repository", REPO_PRIOR * gate, None))
 
-    raw_positive = sum(raw for _, _, raw in positive)
-    raw_negative = sum(raw for _, _, raw in negative)
+    raw_positive = sum(part[2] for part in positive)
+    raw_negative = sum(part[2] for part in negative)
     before_penalties = _to_score(raw_positive)
     score = _to_score(raw_positive + raw_negative)
     reasons = _share(before_penalties, positive) + _share(score - before_penalties, negative)

@@ -181,6 +181,44 @@ def is_acronym(variant: str) -> bool:
     )
 
 
+#: Chinese names of common English topics the glossary does not translate (display only: the digest's one-line
+#: column names a paper's matched topics in Chinese; matching never uses this table)
+TOPIC_NAMES: dict[str, str] = {
+    "video generation": "视频生成",
+    "video super-resolution": "视频超分辨率",
+    "image editing": "图像编辑",
+    "object detection": "目标检测",
+    "segmentation": "分割",
+    "semantic segmentation": "语义分割",
+    "depth estimation": "深度估计",
+    "3d reconstruction": "三维重建",
+    "novel view synthesis": "新视角合成",
+    "gaussian splatting": "高斯泼溅",
+    "image compression": "图像压缩",
+    "tokenizer": "分词器",
+    "vision transformer": "视觉 Transformer",
+    "world model": "世界模型",
+}
+
+
+def _topic_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for chinese, phrases in GLOSSARY.items():  # the first (most general) Chinese term of a phrase wins
+        for phrase in phrases:
+            names.setdefault(phrase.lower(), chinese)
+    names.update(TOPIC_NAMES)
+    return names
+
+
+_TOPICS = _topic_names()
+
+
+def topic_name(label: str) -> str:
+    """How a reader names a profile phrase: its Chinese term when the glossary or :data:`TOPIC_NAMES` has one,
+    else the phrase as the profile spells it."""
+    return _TOPICS.get(label.strip().lower(), label.strip())
+
+
 def description_phrases(description: str) -> list[str]:
     """Terms of a free-text description: glossary translations of Chinese field terms (longest first, so that
     图像复原 is not also read as 复原), then RAKE-style phrases of the Latin-script text."""

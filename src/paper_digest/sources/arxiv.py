@@ -1,8 +1,10 @@
 """arXiv: the export API (Atom) for any announcement, and the RSS feed for today's.
 
-:func:`parse_atom` and :func:`parse_rss` are pure functions of the response bytes. Both read the XML
-incrementally, so a body cut off halfway still yields every complete entry before the cut. A payload that is
-not a feed at all (an HTML error page) or is an export-API ``Error`` feed raises :class:`ParseError`.
+:func:`parse_atom` and :func:`parse_rss` are pure functions of the response bytes, read with feedparser
+(tolerant of wrongly declared encodings and of damage; see ``bench/bench_feed_parsers.py`` for how it compares
+with the ElementTree parser it replaced). A body cut off halfway yields every complete entry before the cut. A
+payload that is not a feed at all (an HTML error page) or is an export-API ``Error`` feed raises
+:class:`ParseError`.
 
 :func:`fetch_arxiv` decides which to use (see :mod:`.calendar` for what a digest date means):
 ``mode="auto"`` reads the RSS feed when the digest date is today's and the export API, paged by ``page_size``
@@ -13,11 +15,14 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import html
 import logging
 import re
-import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
-from typing import cast
+import xml.sax
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import feedparser
 
 from ..config import ArxivConfig
 from ..errors import ParseError, SourceError
@@ -31,10 +36,8 @@ logger = logging.getLogger(__name__)
 LABEL = "arXiv"
 #: the politeness group of every arXiv host (API, RSS, web pages): one request every ``delay_seconds`` to all
 HOST_GROUP = "arxiv"
-ATOM = "{http://www.w3.org/2005/Atom}"
-ARXIV = "{http://arxiv.org/schemas/atom}"
-OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
-DC = "{http://purl.org/dc/elements/1.1/}"
+#: one feed entry as feedparser gives it (a dict with attribute access; namespaced elements as ``arxiv_*``)
+Entry = Mapping[str, Any]
 #: never page further than this many pages for one announcement
 MAX_PAGES = 50
 #: a page that comes back empty although totalResults says more is asked again this many times
@@ -43,14 +46,15 @@ EMPTY_PAGE_RETRIES = 2
 ID_LIST_CHUNK = 100
 
 _ANNOUNCE = re.compile(r"arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>[\w-]+)", re.IGNORECASE)
+#: what feedparser reports as the version of each kind of feed
+_VERSIONS = {"an Atom feed": "atom", "an RSS feed": "rss"}
 
 
-def _text(element: ET.Element | None) -> str | None:
+def _text(value: object) -> str | None:
     """Whitespace-normalised text, or None when missing or blank ("0" is a real value and is kept)."""
-    if element is None or element.text is None:
+    if not isinstance(value, str):
         return None
-    value = " ".join(element.text.split())
-    return value or None
+    return " ".join(value.split()) or None
 
 
 def _when(value: str | None) -> dt.datetime | None:
@@ -63,123 +67,127 @@ def _when(value: str | None) -> dt.datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _read_feed(
-    data: bytes, root_tag: str, item_tag: str, what: str
-) -> tuple[ET.Element, list[ET.Element], bool]:
-    """The root element, every complete ``item_tag`` element, and whether the XML broke off (cut or garbled).
+def _read_feed(data: bytes, what: str, closing: str) -> tuple[feedparser.FeedParserDict, list[Entry], bool]:
+    """feedparser's reading of a feed, its entries, and whether the body broke off before ``closing`` (the
+    root's end tag). feedparser is tolerant: it decodes odd and wrongly declared encodings and reads on past
+    garbage; what it cannot know is that a body cut short ends in a half entry, so that entry is dropped
+    here (a cut export-API page asks for it again on the next page).
 
-    Raises ParseError when the root is not ``root_tag`` (e.g. an HTML page) or nothing parses at all."""
-    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
-    root: ET.Element | None = None
-    items: list[ET.Element] = []
-    broken = False
+    Raises ParseError when the payload is not a feed of that kind (e.g. an HTML error page)."""
     try:
-        parser.feed(data)
-        parser.close()
-    except (ET.ParseError, LookupError):  # LookupError: the XML declares an unknown encoding
-        broken = True  # events parsed before the error are still readable
-    try:
-        events = cast("Iterator[tuple[str, object]]", parser.read_events())
-        for event, element in events:
-            if not isinstance(element, ET.Element):
-                continue
-            if root is None:
-                if event != "start" or element.tag != root_tag:
-                    tag = element.tag.split("}")[-1].lower()
-                    kind = "an HTML page" if tag == "html" else f"<{tag}>"
-                    raise ParseError(f"arXiv response is {kind}, not {what}", source=LABEL)
-                root = element
-            elif event == "end" and element.tag == item_tag:
-                items.append(element)
-    except ET.ParseError:
-        broken = True
-    if root is None:
+        parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    except Exception as exc:  # feedparser promises never to raise (bozo); a bug in it must not end the run
+        what_failed = exc.__class__.__name__
+        raise ParseError(f"arXiv response could not be read ({what_failed})", source=LABEL) from None
+    version = str(parsed.get("version") or "")
+    if not version.startswith(_VERSIONS[what]):
         start = data.lstrip()[:15].lower()
-        kind = "an HTML page" if start.startswith((b"<!doctype html", b"<html")) else "not XML"
+        if start.startswith((b"<!doctype html", b"<html")) or version.startswith("html"):
+            kind = "an HTML page"
+        elif version:
+            kind = f"{version}"
+        else:
+            root = re.match(rb"\s*(?:<\?xml[^>]*>\s*)?<([A-Za-z][\w:.-]*)", data)
+            kind = f"<{root.group(1).decode('ascii').split(':')[-1].lower()}>" if root else "not XML"
         raise ParseError(f"arXiv response is {kind}, not {what}", source=LABEL)
-    return root, items, broken
+    entries: list[Entry] = list(parsed.entries)
+    if isinstance(parsed.get("bozo_exception"), xml.sax.SAXParseException):
+        # not well-formed XML: feedparser read it with its loose parser, which leaves entities in elements it
+        # does not know (arxiv:comment "a&amp;b") as they are
+        entries = [_unescape_extensions(entry) for entry in entries]
+    encoding = str(parsed.get("encoding") or "utf-8")
+    try:
+        tail = data[-256:].decode(encoding, "ignore") if data[-256:] else ""
+    except LookupError:
+        tail = data[-256:].decode("utf-8", "ignore")
+    cut = not tail.rstrip().lower().endswith(closing)
+    if cut and entries:
+        entries.pop()  # the entry the cut went through
+    return parsed, entries, cut
 
 
-def _atom_entry(entry: ET.Element) -> Paper | None:
-    split = split_arxiv_id(_text(entry.find(f"{ATOM}id")) or "")
-    title = _text(entry.find(f"{ATOM}title"))
+def _unescape_extensions(entry: Entry) -> Entry:
+    return {
+        key: html.unescape(value) if key.startswith("arxiv_") and isinstance(value, str) else value
+        for key, value in entry.items()
+    }
+
+
+def _atom_entry(entry: Entry) -> Paper | None:
+    split = split_arxiv_id(_text(entry.get("id")) or "")
+    title = _text(entry.get("title"))
     if split is None or title is None:
         return None
-    categories = [c.get("term", "") for c in entry.findall(f"{ATOM}category") if c.get("term")]
-    primary_element = entry.find(f"{ARXIV}primary_category")
-    primary = primary_element.get("term") if primary_element is not None else None
+    categories = [t for tag in entry.get("tags", []) if (t := _text(tag.get("term")))]
+    primary = _text((entry.get("arxiv_primary_category") or {}).get("term"))
     primary = primary or (categories[0] if categories else None)
-    if primary and primary not in categories:
+    if primary:
+        if primary in categories:
+            categories.remove(primary)
         categories.insert(0, primary)
-    elif primary:
-        categories.remove(primary)
-        categories.insert(0, primary)
-    authors = [name for a in entry.findall(f"{ATOM}author") if (name := _text(a.find(f"{ATOM}name")))]
+    authors = [name for a in entry.get("authors", []) if (name := _text(a.get("name")))]
     identifier, version = split
     return Paper(
         id=identifier,
         version=version,
         title=title,
-        abstract=_text(entry.find(f"{ATOM}summary")) or "",
+        abstract=_text(entry.get("summary")) or "",
         authors=authors,
-        published=_when(_text(entry.find(f"{ATOM}published"))),
-        updated=_when(_text(entry.find(f"{ATOM}updated"))),
+        published=_when(_text(entry.get("published"))),
+        updated=_when(_text(entry.get("updated"))),
         sources=[Source.ARXIV],
         arxiv=ArxivSignals(
             primary_category=primary,
             categories=categories,
-            comment=_text(entry.find(f"{ARXIV}comment")),
-            journal_ref=_text(entry.find(f"{ARXIV}journal_ref")),
-            doi=_text(entry.find(f"{ARXIV}doi")),
+            comment=_text(entry.get("arxiv_comment")),
+            journal_ref=_text(entry.get("arxiv_journal_ref")),
+            doi=_text(entry.get("arxiv_doi")),
         ),
     )
 
 
-def _is_error_entry(entry: ET.Element) -> bool:
-    entry_id = _text(entry.find(f"{ATOM}id")) or ""
-    return "/api/errors" in entry_id or (
-        _text(entry.find(f"{ATOM}title")) == "Error" and split_arxiv_id(entry_id) is None
-    )
+def _is_error_entry(entry: Entry) -> bool:
+    entry_id = _text(entry.get("id")) or ""
+    title = _text(entry.get("title"))
+    return "/api/errors" in entry_id or (title == "Error" and split_arxiv_id(entry_id) is None)
 
 
 def parse_atom(data: bytes) -> ParsedBatch:
     """Parse an export API Atom feed (current and legacy layouts)."""
     papers: list[Paper] = []
     skipped = 0
-    total: int | None = None
-    feed, entries, truncated = _read_feed(data, f"{ATOM}feed", f"{ATOM}entry", "an Atom feed")
+    feed, entries, truncated = _read_feed(data, "an Atom feed", "</feed>")
     for entry in entries:
         if _is_error_entry(entry):
-            reason = (_text(entry.find(f"{ATOM}summary")) or "unknown error")[:120]
+            reason = (_text(entry.get("summary")) or "unknown error")[:120]
             raise ParseError(f"arXiv API error: {reason}", source=LABEL)
         paper = _atom_entry(entry)
         if paper is None:
             skipped += 1
         else:
             papers.append(paper)
-    total_text = _text(feed.find(f"{OPENSEARCH}totalResults"))
-    if total_text is not None and total_text.isdigit():
-        total = int(total_text)
+    total_text = _text(feed.feed.get("opensearch_totalresults"))
+    total = int(total_text) if total_text is not None and total_text.isdigit() else None
     if truncated:
         skipped += 1
         logger.warning("arXiv Atom response was cut off after %d entries", len(papers))
     return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, total_results=total)
 
 
-def _rss_item(item: ET.Element) -> Paper | None:
-    description = item.findtext("description") or ""
+def _rss_item(item: Entry) -> Paper | None:
+    description = str(item.get("summary") or "")
     match = _ANNOUNCE.search(description)
     split = split_arxiv_id(match.group("id")) if match else None
     if split is None:
-        guid = (item.findtext("guid") or "").strip().removeprefix("oai:arXiv.org:")
-        split = split_arxiv_id(guid) or split_arxiv_id(item.findtext("link") or "")
-    title = _text(item.find("title"))
+        guid = (_text(item.get("id")) or "").removeprefix("oai:arXiv.org:")
+        split = split_arxiv_id(guid) or split_arxiv_id(_text(item.get("link")) or "")
+    title = _text(item.get("title"))
     if split is None or title is None:
         return None
-    announce = _text(item.find(f"{ARXIV}announce_type")) or (match.group("type") if match else None)
+    announce = _text(item.get("arxiv_announce_type")) or (match.group("type") if match else None)
     _, sep, abstract = description.partition("Abstract:")
-    categories = [c for c in (_text(e) for e in item.findall("category")) if c]
-    creators = " ".join(_text(e) or "" for e in item.findall(f"{DC}creator"))
+    categories = [c for tag in item.get("tags", []) if (c := _text(tag.get("term")))]
+    creators = " ".join(_text(a.get("name")) or "" for a in item.get("authors", []))
     authors = [a.strip() for a in re.split(r",|\band\b", creators) if a.strip()]
     identifier, version = split
     return Paper(
@@ -193,18 +201,14 @@ def _rss_item(item: ET.Element) -> Paper | None:
             primary_category=categories[0] if categories else None,
             categories=categories,
             announce_type=announce.lower() if announce else None,
-            comment=_text(item.find(f"{ARXIV}comments")) or _text(item.find(f"{ARXIV}comment")),
-            journal_ref=_text(item.find(f"{ARXIV}journal_reference"))
-            or _text(item.find(f"{ARXIV}journal_ref")),
-            doi=_text(item.find(f"{ARXIV}DOI")) or _text(item.find(f"{ARXIV}doi")),
+            comment=_text(item.get("arxiv_comments")) or _text(item.get("arxiv_comment")),
+            journal_ref=_text(item.get("arxiv_journal_reference")) or _text(item.get("arxiv_journal_ref")),
+            doi=_text(item.get("arxiv_doi")),
         ),
     )
 
 
-def _feed_date(channel: ET.Element | None) -> dt.date | None:
-    if channel is None:
-        return None
-    value = channel.findtext("pubDate")
+def _feed_date(value: str | None) -> dt.date | None:
     if not value:
         return None
     try:
@@ -218,18 +222,18 @@ def parse_rss(data: bytes) -> ParsedBatch:
     """Parse an rss.arxiv.org feed (announce types new / cross / replace / replace-cross)."""
     papers: list[Paper] = []
     skipped = 0
-    rss, items, truncated = _read_feed(data, "rss", "item", "an RSS feed")
+    feed, items, truncated = _read_feed(data, "an RSS feed", "</rss>")
     for item in items:
         paper = _rss_item(item)
         if paper is None:
             skipped += 1
         else:
             papers.append(paper)
-    channel = rss.find("channel")
     if truncated:
         skipped += 1
         logger.warning("arXiv RSS response was cut off after %d items", len(papers))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, feed_date=_feed_date(channel))
+    feed_date = _feed_date(_text(feed.feed.get("published")))
+    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, feed_date=feed_date)
 
 
 # --- fetching -------------------------------------------------------------------------------------------
