@@ -76,9 +76,8 @@ def whole_tokens(document: Document) -> int:
 def tokens_table(corpus: Path, budget: int) -> None:
     print(f"## 1. Tokens in per deep dive (budget {budget}; estimated, 4 chars/token)\n")
     system = build_system_instruction(load_profile())
-    print(
-        "| file | format | pages | whole text | selected | whole prompt | PDF as document (258/page) | parse s |"
-    )
+    header = "| file | format | pages | whole text | selected | whole prompt | PDF as document (258/page) |"
+    print(header + " parse s |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     rows: dict[str, list[int]] = {"html": [], "pdf_text": [], "pdf_doc": []}
     for path in sorted(corpus.glob("*.html")) + sorted(corpus.glob("*.pdf")):
