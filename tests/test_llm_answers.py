@@ -274,3 +274,25 @@ def test_check_online_lists_the_keys_models_and_flags_a_configured_one_missing(
         in refused.stdout
     )
     assert "wrong-key-0000" not in refused.output
+
+
+def test_progress_is_a_rich_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from paper_digest import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    progress = cli.LLMProgress()
+    progress.begin("deep dives", 3)
+    progress.advance()
+    progress.waiting(58.2)
+    progress.advance(2)
+    progress.end()
+    drawn = screen.getvalue()
+    assert "deep dives" in drawn and "3/3" in drawn
+    assert "[paper-digest] deep dives: 1/3" not in drawn  # a bar, not the plain lines

@@ -42,6 +42,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     add_completion=False,
+    # click's own help formatter: it re-flows docstring paragraphs (rich mode keeps their hard line breaks,
+    # leaving "1 nothing could be / written") and shows a flag without a type (rich mode prints "<bool>")
+    rich_markup_mode=None,
 )
 
 logger = logging.getLogger("paper_digest")
@@ -203,11 +206,18 @@ def parse_date(text: str, *, option: str = "--date") -> dt.date:
         raise UsageError(f"invalid {option} {text!r}: expected a date like 2026-06-12") from None
 
 
-def _check_date(day: dt.date, today: dt.date, option: str = "--date") -> None:
-    if day > today + dt.timedelta(days=1):
-        raise UsageError(f"{option} {day.isoformat()} is in the future (today is {today.isoformat()})")
-    if day.year < 2020:
-        raise UsageError(f"{option} {day.isoformat()} is too early: HuggingFace Daily Papers start in 2023")
+#: the earliest digest date: arXiv's announcement calendar (sources/calendar.py) is kept from here on
+FIRST_DAY = dt.date(2020, 1, 1)
+
+
+def _check_date(day: dt.date, today: dt.date, option: str = "--date", timezone: str = "") -> None:
+    """A future date has nothing to fetch yet; before FIRST_DAY the announcement calendar is not kept.
+    (Before HuggingFace Daily Papers began, a digest has arXiv papers only and says so.)"""
+    where = f" in {timezone}" if timezone else ""
+    if day > today:
+        raise UsageError(f"{option} {day.isoformat()} is in the future (today is {today.isoformat()}{where})")
+    if day < FIRST_DAY:
+        raise UsageError(f"{option} {day.isoformat()} is too early: digests start on {FIRST_DAY.isoformat()}")
 
 
 def _apply_flags(config: Config, output_dir: Path | None, deep_dives: int | None) -> Config:
@@ -277,7 +287,7 @@ def run(
         config = _apply_flags(config, output_dir, deep_dives)
         today = _today(config)
         day = parse_date(date) if date is not None else today
-        _check_date(day, today)
+        _check_date(day, today, timezone=config.digest.timezone)
         llm = _llm_client(config)
         try:
             result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm)
@@ -315,7 +325,8 @@ def backfill(
         today = _today(config)
         first = parse_date(date_from, option="--from")
         last = parse_date(date_to, option="--to") if date_to is not None else today
-        _check_date(last, today, "--to")
+        _check_date(last, today, "--to", timezone=config.digest.timezone)
+        _check_date(first, today, "--from", timezone=config.digest.timezone)
         if first > last:
             raise UsageError(f"--from {first} is after --to {last}")
         if (last - first).days > 366:

@@ -5,6 +5,7 @@ Secrets never live here: the API key is read from the environment by :func:`api_
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import tomllib
@@ -249,6 +250,37 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
 
 
+#: what a key in the TOML that looks like the API key gets told (the key lives in the environment only)
+_KEY_LIKE = frozenset({"api_key", "apikey", "key", "gemini_api_key", "google_api_key", "gemini_key", "token"})
+MSG_KEY_IN_TOML = (
+    "unknown key: the Gemini API key is read from the environment only "
+    "(export GEMINI_API_KEY=...); remove it from the file"
+)
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at ``loc`` (the unknown key's parent) accepts."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """``digest.min_scroe: unknown key (did you mean min_score?)``; a key-like name points at the
+    environment."""
+    where = _field_path(loc)
+    name = str(loc[-1]) if loc else ""
+    if name.lower().replace("-", "_") in _KEY_LIKE:
+        return f"{where}: {MSG_KEY_IN_TOML}"
+    close = difflib.get_close_matches(name, _known_keys(loc[:-1]), n=1, cutoff=0.6)
+    return f"{where}: unknown key (did you mean {close[0]}?)" if close else f"{where}: unknown key"
+
+
 def format_validation_error(error: ValidationError) -> list[str]:
     """One line per invalid field, e.g.
     ``llm.requests_per_day: Input should be greater than or equal to 1 (got 0)``."""
@@ -256,11 +288,13 @@ def format_validation_error(error: ValidationError) -> list[str]:
     for item in error.errors():
         where = _field_path(tuple(item["loc"]))
         if item["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key")
+            lines.append(_unknown_key(tuple(item["loc"])))
             continue
         message = item["msg"].removeprefix("Value error, ")
         got = item.get("input")
         shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+        if shown and repr(got) in message:  # the validator already quoted the value
+            shown = ""
         lines.append(f"{where}: {message}{shown}")
     return lines
 
@@ -278,27 +312,16 @@ REMOVED_KEYS: dict[tuple[str, str], str] = {
         "embedding_requests_per_day",
     )
 }
-#: keys that were renamed: (table, old name) -> new name; the old name is still read, with a one-line note
-RENAMED_KEYS: dict[tuple[str, str], str] = {}
 
 
 def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[str, object]:
-    """An old config's removed and renamed keys, dropped or moved, each with one logged line."""
+    """An old config's removed keys, dropped, each with one logged line (not an error)."""
     upgraded = dict(data)
     for (table, key), why in REMOVED_KEYS.items():
         section = upgraded.get(table)
         if isinstance(section, dict) and key in section:
             upgraded[table] = {k: v for k, v in section.items() if k != key}
             logger.warning("%s: %s.%s: %s", origin, table, key, why)
-    for (table, old), new in RENAMED_KEYS.items():
-        section = upgraded.get(table)
-        if isinstance(section, dict) and old in section:
-            moved = {k: v for k, v in section.items() if k != old}
-            moved.setdefault(new, section[old])
-            upgraded[table] = moved
-            logger.warning(
-                "%s: %s.%s is now %s.%s (the old name still works)", origin, table, old, table, new
-            )
     return upgraded
 
 

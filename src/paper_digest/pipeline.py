@@ -68,6 +68,10 @@ Progress = Callable[[str], None]
 
 #: shown only while some deep dive is missing: those in the cache or an earlier digest of the day are shown
 MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），尚未完成的深度解读将在配置密钥后的下次运行中补全。"
+#: The first day of HuggingFace Daily Papers: its archive starts at https://huggingface.co/papers?date=2023-05-04
+#: (not re-checked against the live site when this was written). Before it, a digest has arXiv papers only.
+HF_FIRST_DAY = dt.date(2023, 5, 4)
+MSG_BEFORE_HF = f"HuggingFace Daily Papers 始于 {HF_FIRST_DAY.isoformat()}，此前的日期只有 arXiv 的论文。"
 MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），尚未完成的深度解读从略。"
 
 
@@ -275,6 +279,13 @@ def fetch_all(
     reports: list[SourceReport] = []
     for source, fetch in stages.fetchers.items():
         name = assemble.SOURCE_NAMES[source]
+        if source is Source.HUGGINGFACE and day < HF_FIRST_DAY:
+            # nothing to ask for: the digest says why this day has arXiv papers only
+            reports.append(
+                SourceReport(source=source, status=SourceStatus.NO_ANNOUNCEMENT, message=MSG_BEFORE_HF)
+            )
+            progress(f"fetch: {name} skipped: Daily Papers start on {HF_FIRST_DAY}")
+            continue
         progress(f"fetch: {name} ...")
         try:
             result = fetch(day)
@@ -286,6 +297,8 @@ def fetch_all(
                     status=SourceStatus.FAILED,
                     message=f"{name} 今日数据获取失败（{_short(exc)}），本期不含该来源的论文。",
                     detail=_short(exc),
+                    # the attempts of the request that failed (a source's earlier requests are not known here)
+                    requests=exc.attempts or 0,
                 )
             )
             progress(f"fetch: {name} failed: {exc}")
@@ -312,7 +325,7 @@ def run_day(config: Config, day: dt.date, stages: Stages, *, progress: Progress)
     """One day's digest, end to end. Holds the output folder's lock while it works."""
     folder = config.digest.output_dir
     store.check_writable(folder)
-    with store.output_lock(folder):
+    with store.created_folder(folder), store.output_lock(folder):
         return _run_locked(config, day, stages, progress)
 
 
