@@ -5,6 +5,7 @@ sentence the reader gets in the digest and on the console (never the raw body)."
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -138,6 +139,9 @@ def test_a_rerun_before_the_reset_waits_and_the_first_after_completes_only_the_p
     assert waiting.exit_code == 0
     assert world.gemini.count() == 2  # no request into a spent day
     assert "配额将于 11月24日 16:00（UTC+08:00）重置" in waiting.stderr
+    assert (
+        "no request made: waiting for the Gemini quota to reset at 2026-11-24T16:00+08:00" in waiting.stderr
+    )
     notice = "配额将于 11月24日 16:00（UTC+08:00）重置，2 篇深度解读将在此后的首次运行中补全"
     assert notice in world.markdown(DAY)
     world.next_quota_day()
@@ -166,21 +170,21 @@ def test_a_retired_model_is_asked_once_and_named_with_the_keys_models(world: Wor
     assert {p["model"] for p in featured(world)} == {FALLBACK}
 
 
-class _SilentSocksProxy:
-    """A SOCKS port on 127.0.0.1 that accepts and closes: anything sent through it fails, so a test passes
-    only if the product reached its local servers directly (no_proxy) without crashing on the setting."""
+class Socks5Relay:
+    """A minimal SOCKS5 proxy on 127.0.0.1 (RFC 1928: no authentication, CONNECT only) that relays bytes and
+    records where each connection went, so a test can prove the traffic went through it."""
 
     def __init__(self) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.connections = 0
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self.sock.listen(32)
+        self.targets: list[tuple[str, int]] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._serve, daemon=True).start()
 
     @property
-    def port(self) -> int:
-        return int(self.sock.getsockname()[1])
+    def url(self) -> str:
+        return f"socks5://127.0.0.1:{self.sock.getsockname()[1]}"
 
     def _serve(self) -> None:
         while True:
@@ -188,32 +192,98 @@ class _SilentSocksProxy:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            self.connections += 1
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read(conn: socket.socket, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    def _handle(self, conn: socket.socket) -> None:
+        try:
+            _, methods = self._read(conn, 2)
+            self._read(conn, methods)
+            conn.sendall(b"\x05\x00")  # no authentication
+            _, command, _, kind = self._read(conn, 4)
+            if kind == 1:
+                host = socket.inet_ntoa(self._read(conn, 4))
+            elif kind == 3:
+                host = self._read(conn, self._read(conn, 1)[0]).decode()
+            else:
+                raise ConnectionError("unsupported address type")
+            port = int.from_bytes(self._read(conn, 2), "big")
+            if command != 1:
+                raise ConnectionError("only CONNECT")
+            upstream = socket.create_connection((host, port), timeout=10)
+            with self._lock:
+                self.targets.append((host, port))
+            conn.sendall(b"\x05\x00\x00\x01" + socket.inet_aton("127.0.0.1") + b"\x00\x00")
+        except (OSError, ConnectionError):
             conn.close()
+            return
+        for src, dst in ((conn, upstream), (upstream, conn)):
+            threading.Thread(target=self._pipe, args=(src, dst), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (src, dst):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
 
     def close(self) -> None:
         self.sock.close()
 
 
-def test_socks_and_https_proxies_in_the_environment_never_crash_a_run(
+def test_a_socks_proxy_in_the_environment_carries_gemini_and_the_sources(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Proxy tools used in China set all_proxy=socks5://127.0.0.1:7890 next to https_proxy: building the SDK
-    client must not raise (socksio is a dependency), the sources must not either (requests[socks]), and
-    no_proxy keeps the local servers direct."""
-    proxy = _SilentSocksProxy()
+    """Proxy tools used in China set all_proxy=socks5://127.0.0.1:7890 next to https_proxy. Building the SDK
+    client must not raise (socksio is a dependency), and the run's traffic, Gemini's and the sources', goes
+    through the proxy (requests[socks] for the sources)."""
+    proxy = Socks5Relay()
     try:
-        monkeypatch.setenv("all_proxy", f"socks5://127.0.0.1:{proxy.port}")
-        monkeypatch.setenv("ALL_PROXY", f"socks5://127.0.0.1:{proxy.port}")
-        monkeypatch.setenv("https_proxy", f"socks5h://127.0.0.1:{proxy.port}")
-        monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
-        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        for name in ("all_proxy", "ALL_PROXY", "http_proxy", "https_proxy"):
+            monkeypatch.setenv(name, proxy.url)
+        for name in ("no_proxy", "NO_PROXY"):
+            monkeypatch.delenv(name, raising=False)
         result = world.run("run", "--date", DAY)
         assert result.exit_code == 0, result.output
         assert_calm(world, result)
         assert [p["analysis_status"] for p in featured(world)] == ["done"] * 3
         assert world.gemini.count() == 3
-        assert proxy.connections == 0
+        ports = {port for _, port in proxy.targets}
+        gemini_port = int(world.gemini.url.rstrip("/").rsplit(":", 1)[1])
+        sources_port = int(world.server.url.rstrip("/").rsplit(":", 1)[1])
+        assert {gemini_port, sources_port} <= ports, (ports, gemini_port, sources_port)
+    finally:
+        proxy.close()
+
+
+def test_no_proxy_keeps_local_servers_direct_whatever_the_proxy_says(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """all_proxy=socks5://... with no_proxy for 127.0.0.1: nothing crashes and nothing goes through it."""
+    proxy = Socks5Relay()
+    try:
+        monkeypatch.setenv("all_proxy", proxy.url)
+        monkeypatch.setenv("https_proxy", proxy.url.replace("socks5", "socks5h"))
+        monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 0, result.output
+        assert [p["analysis_status"] for p in featured(world)] == ["done"] * 3
+        assert proxy.targets == []
     finally:
         proxy.close()
 

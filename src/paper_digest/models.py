@@ -185,7 +185,8 @@ class Analysis(BaseModel):
     status: AnalysisStatus
     deep_dive: DeepDive | None = None
     model: str | None = None
-    #: machine-readable reason code, e.g. "quota_daily", "no_api_key", "max_tokens", "schema", "http_403"
+    #: machine-readable reason code (analysis.outcome.Kind), e.g. "quota_daily", "model_not_found",
+    #: "key_refused", "web_page", "http_503", "max_tokens", "schema", "blocked:SAFETY"
     reason: str | None = None
     #: one calm Chinese sentence for the reader; never an error body
     message: str | None = None

@@ -205,7 +205,7 @@ def build_stages(
         def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
             return analyse_papers(client_, cache, papers, system=system)
 
-        if config.scoring.llm_rerank:
+        if config.scoring.llm_rerank and api_key is not None:
             rerank_cache = RerankCache(config.cache.dir, rerank_profile_fingerprint(profile))
             rerank_system = build_rerank_system_instruction(profile)
             scoring = config.scoring
@@ -358,6 +358,13 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         )
         for message in dict.fromkeys(a.message for a in analyses.values() if a.message):
             progress(f"analyse: {message}")
+        resets = [a.retry_at for a in analyses.values() if a.retry_at is not None]
+        if resets and not spent.requests:
+            waiting = sum(1 for a in analyses.values() if a.retry_at is not None)
+            progress(
+                f"analyse: no request made: waiting for the Gemini quota to reset at "
+                f"{min(resets).isoformat(timespec='minutes')} ({waiting} deep dives pending)"
+            )
         ledger = ledger.plus(spent)
 
     previous = store.load_digest(json_path)
