@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from world import API_KEY, MODEL, World
 
 from paper_digest import __version__, cli, store
+from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
 SECTIONS = ("核心创新点", "技术细节", "对我的启发", "潜在缺陷")
@@ -301,7 +302,7 @@ def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
 
 
 def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) -> None:
-    text = world.config_path.read_text(encoding="utf-8") + "\n[scoring]\nllm_rerank = true\nrerank_top = 20\n"
+    text = world.config_path.read_text(encoding="utf-8").replace("llm_rerank = false", "rerank_top = 20")
     world.config_path.write_text(text, encoding="utf-8")
     result = world.run("run", "--date", DAY)
     assert result.exit_code == 0, result.output
@@ -377,3 +378,25 @@ def test_the_semantic_reason_is_in_the_sidecar_and_the_digest(world: World) -> N
     assert any(r["detail"].startswith("meaning close to ") and r["points"] > 0 for r in semantic)
     assert any(r.get("topic") for r in semantic)
     assert "meaning close to " not in world.markdown(DAY)
+
+
+@pytest.mark.parametrize("key", [True, False], ids=["with-key", "no-key"])
+def test_the_rerank_is_on_by_default_whenever_a_key_is_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: bool
+) -> None:
+    """A config without a [scoring] re-rank line: with a key the offline top 30 is judged (2 requests, on the
+    re-rank model, never the deep dives' model); without a key nothing is asked."""
+    with World(tmp_path, monkeypatch=monkeypatch, rerank=True, api_key=API_KEY if key else None) as world:
+        world.serve_day(DAY)
+        world.write_config()
+        assert "llm_rerank" not in world.config_path.read_text(encoding="utf-8")
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 0, result.output
+        reranks = [r for r in world.gemini.requests if r.is_rerank]
+        if not key:
+            assert world.gemini.count() == 0
+            return
+        assert len(reranks) == 2  # 30 candidates in batches of 15
+        assert {r.model for r in reranks} == {Config().llm.rerank_model} != {MODEL}
+        top = world.sidecar(DAY)["papers"][:30]
+        assert sum(any(r["kind"] == "llm" for r in p["score_reasons"]) for p in top) >= 25

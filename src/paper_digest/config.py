@@ -204,8 +204,10 @@ class ScoringConfig(_Strict):
     semantic: bool = True
     #: multiplies the semantic points (1.0: 10 points per 0.05 cosine above an ordinary CV paper)
     semantic_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
-    #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
-    llm_rerank: bool = False
+    #: re-rank the top candidates with batched LLM judgements, on by default whenever a key is present: 2
+    #: requests for 30 papers on the re-rank model (``llm.rerank_model``, its own daily quota, so the deep
+    #: dives keep theirs); without a key nothing is asked and the offline ranking stands
+    llm_rerank: bool = True
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
 
 

@@ -193,7 +193,7 @@ def build_stages(
         def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
             return analyse_papers(client_, cache, papers, system=system)
 
-        if config.scoring.llm_rerank:
+        if config.scoring.llm_rerank and api_key is not None:
             rerank_cache = RerankCache(config.cache.dir, rerank_profile_fingerprint(profile))
             rerank_system = build_rerank_system_instruction(profile)
             scoring = config.scoring
