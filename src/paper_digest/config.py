@@ -140,6 +140,10 @@ class ModelQuotaConfig(_Strict):
     requests_per_window: Annotated[int, Field(ge=1, le=10000)]
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)]
+    #: input tokens in any window (the free tier's tokens per minute): 250,000 for the Flash and Flash-Lite
+    #: models in AI Studio's free-tier table (Pickle-Pixel/ApplyPilot #42, 2026; the 429 quota id
+    #: GenerateContentInputTokensPerModelPerMinute-FreeTier, "limit: 250000": google-gemini/gemini-cli #13112)
+    tokens_per_window: Annotated[int, Field(ge=1000, le=100_000_000)] = 250_000
 
 
 #: Free-tier limits reported for the Flash-Lite models (fecarrico/A11Y.md PR #36: gemini-3.5-flash-lite at 15
@@ -166,6 +170,8 @@ class LLMConfig(_Strict):
     requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 5
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    #: input tokens per window of any model without its own table (see ModelQuotaConfig.tokens_per_window)
+    tokens_per_window: Annotated[int, Field(ge=1000, le=100_000_000)] = 250_000
     #: per-model limits, e.g. ``[llm.quota."gemini-3.6-flash"]`` requests_per_window = 5,
     #: requests_per_day = 20
     quota: dict[str, ModelQuotaConfig] = Field(default_factory=dict)
@@ -195,6 +201,7 @@ class LLMConfig(_Strict):
             requests_per_window=self.requests_per_window,
             window_seconds=self.window_seconds,
             requests_per_day=self.requests_per_day,
+            tokens_per_window=self.tokens_per_window,
         )
 
 

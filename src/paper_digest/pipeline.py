@@ -16,6 +16,7 @@ from . import __version__, assemble, store
 from .analysis import (
     AnalysisCache,
     LLMClient,
+    PaperText,
     RerankCache,
     analyse_papers,
     build_rerank_system_instruction,
@@ -26,7 +27,7 @@ from .analysis import (
 from .analysis import Progress as LLMProgress
 from .analysis import rerank as rerank_stage
 from .clock import SYSTEM_CLOCK
-from .config import Config
+from .config import ArxivConfig, Config
 from .errors import SourceError
 from .models import (
     Analysis,
@@ -46,9 +47,11 @@ from .scoring import score_papers
 from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
+from .sources.fulltext import FullTextCache, Origin, fetch_full_text, select_text
 from .sources.http import HttpClient
 from .sources.huggingface import fetch_huggingface
 from .sources.merge import merge_candidates
+from .sources.parsed import Getter
 
 logger = logging.getLogger(__name__)
 
@@ -189,9 +192,11 @@ def build_stages(
         client_ = llm or build_llm_client(config, api_key=api_key, clock=clock, sleep=sleep, now=now)
         cache = AnalysisCache(config.cache.dir, profile_fingerprint(profile))
         system = build_system_instruction(profile)
+        full_texts = FullTextCache(config.cache.dir)
 
         def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
-            return analyse_papers(client_, cache, papers, system=system)
+            texts = read_paper_texts(ax_client, ax_cfg, [s.paper for s in papers], cache=full_texts)
+            return analyse_papers(client_, cache, papers, system=system, texts=texts)
 
         if config.scoring.llm_rerank and api_key is not None:
             rerank_cache = RerankCache(config.cache.dir, rerank_profile_fingerprint(profile))
@@ -211,6 +216,33 @@ def build_stages(
         closers=tuple(closers),
         now=now,
     )
+
+
+def read_paper_texts(
+    client: Getter, cfg: ArxivConfig, papers: Sequence[Paper], *, cache: FullTextCache
+) -> dict[str, PaperText]:
+    """What each deep dive reads of its paper: the full text's selection within ``cfg.full_text_tokens``, or
+    the abstract (``origin`` "abstract") when no full text could be had. One by one, on the arXiv client, so
+    the full-text requests keep the API's spacing; cached per paper version, so a rerun fetches nothing."""
+    texts: dict[str, PaperText] = {}
+    for paper in papers:
+        result = fetch_full_text(client, cfg, paper, cache=cache)
+        if result.document is None or result.origin is Origin.ABSTRACT:
+            logger.info("deep dive %s: from the abstract (%s)", paper.versioned_id, result.reason)
+            texts[paper.id] = PaperText()
+            continue
+        # the prompt carries the abstract already: the budget goes to the body
+        chosen = select_text(result.document, cfg.full_text_tokens, include_abstract=False)
+        logger.info(
+            "deep dive %s: %s, %d tokens, cut %s, left out %s",
+            paper.versioned_id,
+            result.origin.value,
+            chosen.tokens,
+            chosen.truncated or "nothing",
+            chosen.omitted or "nothing",
+        )
+        texts[paper.id] = PaperText(origin=result.origin.value, body=chosen.text, links=result.document.links)
+    return texts
 
 
 def _scorer(config: Config, *, fetch_liked: Callable[[Sequence[str]], list[Paper]]) -> Scorer:

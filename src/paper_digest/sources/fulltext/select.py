@@ -110,12 +110,15 @@ def _allowances(sections: list[Section], budget: int) -> dict[int, int]:
     return given
 
 
-def select_text(document: Document, budget_tokens: int, *, abstract: str = "") -> Selection:
+def select_text(
+    document: Document, budget_tokens: int, *, abstract: str = "", include_abstract: bool = True
+) -> Selection:
     """The parts of ``document`` the model reads, within ``budget_tokens`` (estimated).
 
-    ``abstract`` (the API's) stands in when the document's own is missing."""
+    ``abstract`` (the API's) stands in when the document's own is missing; ``include_abstract=False``
+    leaves it out (the caller shows it already) and gives the whole budget to the body."""
     parts: list[str] = []
-    summary = document.abstract.strip() or abstract.strip()
+    summary = (document.abstract.strip() or abstract.strip()) if include_abstract else ""
     if summary:
         parts.append(f"## Abstract\n{summary}")
     budget = budget_tokens - estimate_tokens(summary)
