@@ -143,6 +143,7 @@ timeout_seconds = 2
 categories = ["cs.CV"]
 api_url = "{self.server.url}/api/query"
 rss_url = "{self.server.url}/rss"
+web_url = "{self.server.url}"
 delay_seconds = 0
 mode = "api"
 timeout_seconds = 2

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .markup import safe_url
@@ -140,6 +140,10 @@ class ModelQuotaConfig(_Strict):
     requests_per_window: Annotated[int, Field(ge=1, le=10000)]
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)]
+    #: input tokens in any window (the free tier's tokens per minute): 250,000 for the Flash and Flash-Lite
+    #: models in AI Studio's free-tier table (Pickle-Pixel/ApplyPilot #42, 2026; the 429 quota id
+    #: GenerateContentInputTokensPerModelPerMinute-FreeTier, "limit: 250000": google-gemini/gemini-cli #13112)
+    tokens_per_window: Annotated[int, Field(ge=1000, le=100_000_000)] = 250_000
 
 
 #: Free-tier limits reported for the Flash-Lite models (fecarrico/A11Y.md PR #36: gemini-3.5-flash-lite at 15
@@ -166,6 +170,8 @@ class LLMConfig(_Strict):
     requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 5
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    #: input tokens per window of any model without its own table (see ModelQuotaConfig.tokens_per_window)
+    tokens_per_window: Annotated[int, Field(ge=1000, le=100_000_000)] = 250_000
     #: per-model limits, e.g. ``[llm.quota."gemini-3.6-flash"]`` requests_per_window = 5,
     #: requests_per_day = 20
     quota: dict[str, ModelQuotaConfig] = Field(default_factory=dict)
@@ -195,6 +201,7 @@ class LLMConfig(_Strict):
             requests_per_window=self.requests_per_window,
             window_seconds=self.window_seconds,
             requests_per_day=self.requests_per_day,
+            tokens_per_window=self.tokens_per_window,
         )
 
 
@@ -226,6 +233,46 @@ class LearningConfig(_Strict):
     ask: Annotated[int, Field(ge=0, le=10)] = 3
 
 
+class EmailConfig(_Strict):
+    """SMTP delivery; the password comes from PAPER_DIGEST_SMTP_PASSWORD in the environment only."""
+
+    enabled: bool = False
+    host: str = ""
+    #: 587 for STARTTLS (RFC 3207), 465 for implicit TLS (RFC 8314), 25 for plain SMTP
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    #: login name; empty: no login
+    username: str = ""
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> EmailConfig:
+        if self.enabled:
+            missing = [name for name in ("host", "sender") if not getattr(self, name).strip()]
+            if not self.recipients:
+                missing.append("recipients")
+            if missing:
+                raise ValueError(f"email delivery needs {', '.join(missing)}")
+        return self
+
+
+class WebhookConfig(_Strict):
+    """A webhook: its URL (which carries the token) is read from the environment variable ``url_env``."""
+
+    kind: Literal["feishu", "slack", "json"]
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
+
+
+class DeliveryConfig(_Strict):
+    #: how many top papers a chat message lists
+    top: Annotated[int, Field(ge=1, le=20)] = 5
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+
 class CacheConfig(_Strict):
     #: analysis cache and raw responses; relative paths are relative to the config file
     dir: Path = Path(".paper-digest-cache")
@@ -238,6 +285,7 @@ class Config(_Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
