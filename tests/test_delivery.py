@@ -327,3 +327,40 @@ def test_email_config_is_complete_when_enabled(world: World) -> None:
         result.stderr
         == f"Error: {world.config_path}: delivery.email: email delivery needs sender, recipients\n"
     )
+
+
+def test_check_tells_whether_each_channel_has_its_secret(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configure(
+        world,
+        """
+[delivery.email]
+enabled = true
+host = "smtp.example.org"
+port = 465
+security = "ssl"
+username = "me"
+sender = "digest@example.org"
+recipients = ["reader@example.org"]
+
+[[delivery.webhooks]]
+kind = "feishu"
+url_env = "FEISHU_URL"
+
+[[delivery.webhooks]]
+kind = "slack"
+url_env = "SLACK_URL"
+""",
+    )
+    monkeypatch.setenv("FEISHU_URL", "https://open.feishu.cn/open-apis/bot/v2/hook/t0k3n")
+    result = world.run("check")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "warn email: smtp.example.org:465 (ssl), 1 recipient(s): PAPER_DIGEST_SMTP_PASSWORD is not set"
+        in lines
+    )
+    assert "ok   feishu webhook: FEISHU_URL is set (not shown)" in lines
+    assert "warn slack webhook: SLACK_URL is not set" in lines
+    assert "t0k3n" not in result.output
