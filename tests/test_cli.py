@@ -13,7 +13,7 @@ from sources_helpers import Reply
 from typer.testing import CliRunner
 from world import API_KEY, MODEL, World
 
-from paper_digest import __version__, cli, store
+from paper_digest import __version__, assemble, cli, store
 from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
@@ -149,14 +149,26 @@ def test_version_and_help() -> None:
         assert result.exit_code == 0 and "--no-llm" in result.stdout and "Exit codes" in result.stdout
 
 
+def test_source_failure_words_are_chinese() -> None:
+    words = assemble.source_failure_words
+    assert words("connection", None, 5) == "无法连接，共尝试 5 次"
+    assert words("timeout", None, 1) == "请求超时"
+    assert words("http", 404, 1) == "服务器返回 HTTP 404"
+    assert words("offline", None, None) == "离线运行，但没有保存这一天的原始响应"
+    assert words(None, None, None) == "返回的内容无法解析"  # a body that is not the source's format
+
+
 def test_one_source_failing_is_said_plainly(world: World) -> None:
     world.hf_replies([Reply(500, b"<html>Internal error</html>")])
     result = world.run("run", "--date", DAY)
     assert result.exit_code == 0, result.output
     md = world.markdown(DAY)
     assert "HuggingFace 今日数据获取失败" in md and "Internal error" not in md
+    # the reader's sentence is Chinese; the English detail stays in the sidecar (and on the console)
+    assert "HuggingFace 今日数据获取失败（服务器返回 HTTP 500，共尝试 5 次）" in md and "attempts" not in md
     sidecar = world.sidecar(DAY)
     assert [s["status"] for s in sidecar["sources"]] == ["failed", "ok"]
+    assert sidecar["sources"][0]["detail"] == "HTTP 500 after 5 attempts"
     assert sidecar["stats"]["candidates_by_source"]["arxiv"] == 80
 
 

@@ -291,11 +291,12 @@ def fetch_all(
             result = fetch(day)
         except SourceError as exc:
             logger.info("%s failed: %s", name, exc)  # the progress line below tells the user
+            why = assemble.source_failure_words(exc.kind, exc.status, exc.attempts)
             reports.append(
                 SourceReport(
                     source=source,
                     status=SourceStatus.FAILED,
-                    message=f"{name} 今日数据获取失败（{_short(exc)}），本期不含该来源的论文。",
+                    message=f"{name} 今日数据获取失败（{why}），本期不含该来源的论文。",
                     detail=_short(exc),
                     # the attempts of the request that failed (a source's earlier requests are not known here)
                     requests=exc.attempts or 0,
