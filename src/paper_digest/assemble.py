@@ -48,6 +48,7 @@ def source_failure_words(kind: str | None, status: int | None, attempts: int | N
         words += f"，共尝试 {attempts} 次"
     return words
 
+
 #: For a selected paper the analyser returned nothing about (it should not happen; the next run retries).
 MSG_NOT_ANALYSED = "本次运行未能生成这篇论文的深度解读，将在下次运行时补全。"
 
