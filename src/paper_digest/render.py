@@ -366,6 +366,15 @@ def _hidden_line(below: int, capped: int, floor: float, max_listed: int | None, 
     return None
 
 
+def top_papers(
+    digest: Digest, count: int, *, list_min_score: float | None = None
+) -> tuple[str, list[PaperView]]:
+    """The day's summary line and its top papers (deep dives first, then the listed ones), for a message that
+    is not the digest itself (email subject lines, chat webhooks)."""
+    view = digest_view(digest, list_min_score=list_min_score)
+    return view.scan_line, (view.featured + view.others)[: max(0, count)]
+
+
 def digest_view(
     digest: Digest, *, max_listed: int | None = None, list_min_score: float | None = None
 ) -> DigestView:
