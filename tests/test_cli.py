@@ -313,6 +313,18 @@ def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
     assert world.requests_to("/api/daily_papers") == 0
 
 
+def test_unwritable_cache_folder_exits_2_before_fetching_and_check_says_so(world: World) -> None:
+    """It used to fetch first and then fail with exit 1 on the raw archive ("cannot write to .../raw/DATE"),
+    while `check` said everything was fine."""
+    (world.root / "cache").write_text("a file where the cache folder should be", encoding="utf-8")
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 2
+    assert first_line_error(result.stderr).startswith("Error: cache.dir:")
+    assert world.requests_to("/api/daily_papers") == 0 and not world.out.exists()
+    check = world.run("check")
+    assert check.exit_code == 1 and "FAIL cache_dir: cache.dir:" in check.stdout
+
+
 def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) -> None:
     text = world.config_path.read_text(encoding="utf-8").replace("llm_rerank = false", "rerank_top = 20")
     world.config_path.write_text(text, encoding="utf-8")

@@ -354,6 +354,7 @@ def run_day(config: Config, day: dt.date, stages: Stages, *, progress: Progress)
     """One day's digest, end to end. Holds the output folder's lock while it works."""
     folder = config.digest.output_dir
     store.check_writable(folder)
+    store.check_writable(config.cache.dir, "cache.dir")  # the raw responses and the analyses go there
     with store.created_folder(folder), store.output_lock(folder):
         return _run_locked(config, day, stages, progress)
 
