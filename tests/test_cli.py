@@ -240,6 +240,17 @@ def test_offline_rerun_uses_the_kept_raw_responses(world: World) -> None:
     assert [p["id"] for p in world.sidecar(DAY)["papers"]] == ids
 
 
+def test_offline_rerun_of_a_finished_day_changes_no_byte(world: World) -> None:
+    """An --offline rerun makes no request: the sources' request counts (0) used to count as a change, so the
+    sidecar and the feed entry got a new ``updated`` and feed readers showed the same day again."""
+    assert world.run("run", "--date", DAY).exit_code == 0
+    before = {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()}
+    result = world.run("run", "--date", DAY, "--offline")
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()} == before
+    assert [s["requests"] for s in world.sidecar(DAY)["sources"]] == [1, 1]
+
+
 def test_backfill_across_a_weekend_skips_complete_days(world: World) -> None:
     world.serve_day("2026-06-15")
     world.serve_day("2026-06-16")

@@ -504,9 +504,17 @@ def _stamped(
 ) -> tuple[Digest, str]:
     """The digest with its ``updated`` time, and its sidecar text. A rerun that would write the same digest
     and sidecar keeps the earlier time, so it stays byte-identical and the feed entry does not move; any
-    change (a finished deep dive, a source that came back) stamps the current time."""
+    change (a finished deep dive, a source that came back) stamps the current time. How many HTTP requests a
+    source took is not a change: an ``--offline`` rerun (none) or a retried request would otherwise move the
+    feed entry of a day whose content is the same, so such a rerun keeps the earlier counts too."""
     if previous is not None and previous.updated is not None:
         same_time = digest.model_copy(update={"updated": previous.updated})
+        if [r.source for r in previous.sources] == [r.source for r in digest.sources]:
+            sources = [
+                report.model_copy(update={"requests": earlier.requests})
+                for report, earlier in zip(digest.sources, previous.sources, strict=True)
+            ]
+            same_time = same_time.model_copy(update={"sources": sources})
         sidecar = render_sidecar(same_time)
         if sidecar == render_sidecar(previous) and _read_text(md_path) == markdown:
             return same_time, sidecar
