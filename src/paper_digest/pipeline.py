@@ -207,7 +207,10 @@ def build_stages(
         full_texts = FullTextCache(config.cache.dir)
 
         def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
-            texts = read_paper_texts(ax_client, ax_cfg, [s.paper for s in papers], cache=full_texts)
+            idle = client_.unavailable() is not None  # no key, LLM off: fetch nothing for deep dives not made
+            texts = read_paper_texts(
+                ax_client, ax_cfg, [s.paper for s in papers], cache=full_texts, cached_only=idle
+            )
             return analyse_papers(client_, cache, papers, system=system, texts=texts)
 
         if config.scoring.llm_rerank and api_key is not None:
@@ -247,14 +250,20 @@ def _deliverer(
 
 
 def read_paper_texts(
-    client: Getter, cfg: ArxivConfig, papers: Sequence[Paper], *, cache: FullTextCache
+    client: Getter,
+    cfg: ArxivConfig,
+    papers: Sequence[Paper],
+    *,
+    cache: FullTextCache,
+    cached_only: bool = False,
 ) -> dict[str, PaperText]:
     """What each deep dive reads of its paper: the full text's selection within ``cfg.full_text_tokens``, or
     the abstract (``origin`` "abstract") when no full text could be had. One by one, on the arXiv client, so
-    the full-text requests keep the API's spacing; cached per paper version, so a rerun fetches nothing."""
+    the full-text requests keep the API's spacing; cached per paper version, so a rerun fetches nothing.
+    ``cached_only``: no request (the model cannot be asked in this run; cached deep dives get their text)."""
     texts: dict[str, PaperText] = {}
     for paper in papers:
-        result = fetch_full_text(client, cfg, paper, cache=cache)
+        result = fetch_full_text(client, cfg, paper, cache=cache, cached_only=cached_only)
         if result.document is None or result.origin is Origin.ABSTRACT:
             logger.info("deep dive %s: from the abstract (%s)", paper.versioned_id, result.reason)
             texts[paper.id] = PaperText()
