@@ -100,6 +100,8 @@ ABSTRACT_EXCERPT = 500
 REASON_LIMIT = 140
 ONE_LINE_LIMIT = 160
 TOPICS_SHOWN = 3
+#: the reasons whose topic the one-line column names: the paper's own words matched the profile
+TOPIC_KINDS = frozenset({"keyword", "description"})
 AUTHORS_SHOWN = 3
 
 
@@ -208,7 +210,9 @@ def _links(paper: DigestPaper) -> list[Link]:
 def _topics(paper: DigestPaper) -> list[str]:
     """The profile topics a paper matched, strongest first, as a reader names them (the scorer's
     ``topic``)."""
-    positive = sorted((r for r in paper.score_reasons if r.points > 0), key=lambda r: (-r.points, r.detail))
+    # only what the paper's text matched (keyword, description): a semantic closeness is no "涉及"
+    matched = (r for r in paper.score_reasons if r.points > 0 and r.kind in TOPIC_KINDS)
+    positive = sorted(matched, key=lambda r: (-r.points, r.detail))
     topics: list[str] = []
     for reason in positive:
         topic = clip(reason.topic, 30)
