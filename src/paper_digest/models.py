@@ -364,6 +364,8 @@ class Digest(BaseModel):
     updated: dt.datetime | None = None
     #: the channels the digest was sent on (email, webhooks): one that sent it is not used again that day
     deliveries: list[Delivery] = Field(default_factory=list)
+    #: ids of unrated papers whose like / dislike would teach the ranking most (the model is least sure)
+    to_rate: list[str] = Field(default_factory=list)
 
     @property
     def featured(self) -> list[DigestPaper]:

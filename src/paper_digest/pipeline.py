@@ -28,8 +28,9 @@ from .analysis import (
 from .analysis import Progress as LLMProgress
 from .analysis import rerank as rerank_stage
 from .clock import SYSTEM_CLOCK
-from .config import ArxivConfig, Config
-from .errors import SourceError
+from .config import ArxivConfig, Config, ProfileConfig
+from .errors import PaperDigestError, SourceError
+from .learning import LearnedDay, Learner
 from .models import (
     Analysis,
     AnalysisStatus,
@@ -46,6 +47,7 @@ from .models import (
 )
 from .render import render_digest, render_feed, render_index, render_sidecar, top_papers
 from .scoring import score_papers
+from .scoring.learn import Embed
 from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
@@ -67,6 +69,8 @@ AnalyseFn = Callable[[Sequence[ScoredPaper]], tuple[dict[str, Analysis], LLMLedg
 #: a stage that re-scores and re-sorts the ranking (the LLM re-rank) and says what it cost
 RerankFn = Callable[[Sequence[ScoredPaper]], tuple[list[ScoredPaper], LLMLedger]]
 Progress = Callable[[str], None]
+#: the learning stage: the ranking and the earlier digests (where rated papers' text is found) in
+LearnFn = Callable[[Sequence[ScoredPaper], Sequence[Digest]], LearnedDay]
 #: (what to send, the day's earlier deliveries) -> the attempts made now
 DeliverFn = Callable[[delivery.Message, Sequence[Delivery]], list[Delivery]]
 
@@ -91,6 +95,8 @@ class Stages:
     disabled: Sequence[Source] = field(default_factory=tuple)
     #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), through the same LLM client
     rerank: RerankFn | None = None
+    #: learning from the researcher's ratings (learning.enabled), after the offline scoring
+    learn: LearnFn | None = None
     #: sends a written digest by email / webhooks (delivery.*); None when none is configured or offline
     deliver: DeliverFn | None = None
     #: the wall clock (UTC): stamps a digest whose content changed (the feed entry's ``updated``) and the
@@ -221,19 +227,57 @@ def build_stages(
             def rerank(ranked: Sequence[ScoredPaper]) -> tuple[list[ScoredPaper], LLMLedger]:
                 return rerank_stage(client_, rerank_cache, ranked, scoring=scoring, system=rerank_system)
 
+    score = _scorer(config, fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids))
+    learn: LearnFn | None = None
+    if config.learning.enabled:
+        learner = Learner(
+            config.learning,
+            profile,
+            cache_dir=config.cache.dir,
+            embed=_semantic_embedder(profile),
+            fetch=None if offline else (lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
+            min_score=config.digest.min_score,
+            rescore=score,
+            with_liked=_liked_scorer(config) if config.scoring.semantic else None,
+        )
+        learn = learner.apply
+
     return Stages(
         fetchers=fetchers,
-        score=_scorer(config, fetch_liked=lambda ids: fetch_arxiv_ids(ax_client, ax_cfg, ids)),
+        score=score,
         analyse=analyse,
         llm_notice=llm_notice,
         disabled=tuple(disabled),
         rerank=rerank,
+        learn=learn,
         closers=tuple(closers),
         now=now,
         deliver=_deliverer(
             config, resend=resend, env=os.environ if env is None else env, now=now, offline=offline
         ),
     )
+
+
+def _liked_scorer(config: Config) -> Callable[[Sequence[Paper]], Scorer]:
+    """The day's scorer (lexical, then semantic) with these liked papers as the semantic stage's liked
+    queries: what the learning stage ranks with once the ratings are trusted."""
+    profile, scoring = config.profile, config.scoring
+
+    def build(liked: Sequence[Paper]) -> Scorer:
+        stage = load_scorer(profile, liked, scoring.semantic_weight)
+        return lambda papers: stage.adjust(score_papers(papers, profile))
+
+    return build
+
+
+def _semantic_embedder(profile: ProfileConfig) -> Callable[[], Embed]:
+    """The offline semantic model's ``embed`` (the one the semantic stage uses), loaded on first use: only
+    when there are enough ratings. Raises :class:`SemanticModelError` when the model cannot be loaded."""
+
+    def get() -> Embed:
+        return load_scorer(profile).model.embed
+
+    return get
 
 
 def _deliverer(
@@ -377,6 +421,16 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     history = assemble.featured_history(earlier, day, config.digest.dedup_days)
     ranked = stages.score(papers)
     ledger = LLMLedger()
+    ask: list[str] = []
+    if stages.learn is not None and ranked:
+        try:
+            learned = stages.learn(ranked, earlier)
+        except PaperDigestError as exc:  # a broken ratings file or model: the profile alone ranks
+            progress(f"learn: skipped ({exc})")
+        else:
+            ranked, ask = learned.ranked, learned.ask
+            state = "applied" if learned.active else "the profile alone ranks"
+            progress(f"learn: {learned.ratings} ratings ({learned.likes} liked), {state}")
     if stages.rerank is not None and ranked:
         ranked, spent = stages.rerank(ranked)
         progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
@@ -424,6 +478,8 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
     )
 
     digest = _with_run_log(digest, previous, ledger, stages.now())
+    if ask:
+        digest = digest.model_copy(update={"to_rate": ask})
     if previous is not None:
         digest = assemble.carry_over(digest, previous, llm_notice=stages.llm_notice)
         if assemble.quality(previous) > assemble.quality(digest):
