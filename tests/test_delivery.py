@@ -364,3 +364,121 @@ url_env = "SLACK_URL"
     assert "ok   feishu webhook: FEISHU_URL is set (not shown)" in lines
     assert "warn slack webhook: SLACK_URL is not set" in lines
     assert "t0k3n" not in result.output
+
+
+def self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key; the test's client trusts it through SSL_CERT_FILE."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    start = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=365 * 30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_email_over_tls(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, security: str) -> None:
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    box, port = Mailbox(), free_port()
+    if security == "starttls":
+        controller = Controller(
+            box,
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=authenticator,
+            tls_context=server_tls,
+            require_starttls=True,
+        )
+    else:
+        # aiosmtpd does not count implicit TLS as TLS for AUTH (auth_require_tls): allow it explicitly
+        controller = Controller(
+            box,
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=authenticator,
+            ssl_context=server_tls,
+            auth_require_tls=False,
+        )
+    controller.start()
+    try:
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts this one certificate
+        monkeypatch.setenv("PAPER_DIGEST_SMTP_PASSWORD", PASSWORD)
+        configure(
+            world,
+            f"""
+[delivery.email]
+enabled = true
+host = "127.0.0.1"
+port = {port}
+security = "{security}"
+username = "me"
+sender = "digest@example.org"
+recipients = ["reader@example.org"]
+timeout_seconds = 5
+""",
+        )
+        result = world.run("run", "--date", DAY, "--no-llm")
+        assert result.exit_code == 0, result.output
+        assert "Warning" not in result.stderr, result.stderr
+        assert len(box.messages) == 1
+    finally:
+        controller.stop()
+
+
+def test_chat_payloads_keep_outside_text_inert() -> None:
+    from paper_digest.delivery import Headline, Message
+    from paper_digest.delivery.webhook import feishu_payload, slack_payload
+
+    title = "A *bold* <script>&_claim_ [link](https://evil.example)"
+    message = Message(
+        subject="CV 论文日报 | 2026-06-12",
+        summary="扫描 3 篇。",
+        headlines=[
+            Headline(title=title, score="80", line="一句话 <b>", url="https://arxiv.org/abs/2606.00001")
+        ],
+        markdown="",
+        link=None,
+    )
+    card = feishu_payload(message)["card"]
+    text = card["elements"][2]["text"]["content"]
+    assert text.startswith(
+        "**1. [A \\*bold\\* &lt;script&gt;&amp;\\_claim\\_ \\[link\\](https://evil.example)]"
+    )
+    assert "(https://arxiv.org/abs/2606.00001)**（80 分）\n一句话 &lt;b&gt;" in text
+    assert not any(e["tag"] == "action" for e in card["elements"])  # no site_url: no button
+    slack = slack_payload(message)
+    section = slack["blocks"][2]["text"]["text"]
+    assert "&lt;script&gt;&amp;" in section and "<script>" not in section
+    assert section.startswith("*1. <https://arxiv.org/abs/2606.00001|A *bold* &lt;script&gt;")
+    assert slack["blocks"][-1]["type"] == "section"  # no link block without a site_url

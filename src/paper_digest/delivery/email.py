@@ -67,6 +67,7 @@ def send_email(config: EmailConfig, message: Message, *, password: str | None) -
     mail = build_email(config, message)
     where = f"{config.host}:{config.port}"
     context = ssl.create_default_context()
+    step = "connect"  # what the server was asked when it failed
     try:
         if config.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -76,10 +77,12 @@ def send_email(config: EmailConfig, message: Message, *, password: str | None) -
             client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
         with client:
             if config.security == "starttls":
+                step = "starttls"
                 client.starttls(context=context)
             if config.username:
                 if not password:
                     raise DeliveryError("email: PAPER_DIGEST_SMTP_PASSWORD is not set in the environment")
+                step = "login"
                 client.login(config.username, password)
             client.send_message(mail)
     except DeliveryError:
@@ -89,9 +92,10 @@ def send_email(config: EmailConfig, message: Message, *, password: str | None) -
     except smtplib.SMTPRecipientsRefused:
         raise DeliveryError(f"email: {where} refused the recipients") from None
     except smtplib.SMTPNotSupportedError:
-        raise DeliveryError(
-            f'email: {where} does not offer STARTTLS (set security = "ssl" or "none")'
-        ) from None
+        if step == "starttls":
+            hint = ' (set security = "ssl" or "none")'
+            raise DeliveryError(f"email: {where} does not offer STARTTLS{hint}") from None
+        raise DeliveryError(f"email: {where} does not offer {step} (SMTP AUTH)") from None
     except smtplib.SMTPResponseException as exc:
         raise DeliveryError(f"email: {where} answered SMTP {exc.smtp_code}") from None
     except TimeoutError:
