@@ -29,7 +29,7 @@ from ..errors import ParseError, SourceError
 from ..models import ArxivSignals, FetchResult, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
 from .archive import OfflineClient
 from .calendar import EASTERN, Announcement, announcement_for, no_announcement_message
-from .parsed import Getter, ParsedBatch
+from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
 
@@ -154,24 +154,14 @@ def _is_error_entry(entry: Entry) -> bool:
 
 def parse_atom(data: bytes) -> ParsedBatch:
     """Parse an export API Atom feed (current and legacy layouts)."""
-    papers: list[Paper] = []
-    skipped = 0
     feed, entries, truncated = _read_feed(data, "an Atom feed", "</feed>")
     for entry in entries:
         if _is_error_entry(entry):
             reason = (_text(entry.get("summary")) or "unknown error")[:120]
             raise ParseError(f"arXiv API error: {reason}", source=LABEL)
-        paper = _atom_entry(entry)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
     total_text = _text(feed.feed.get("opensearch_totalresults"))
     total = int(total_text) if total_text is not None and total_text.isdigit() else None
-    if truncated:
-        skipped += 1
-        logger.warning("arXiv Atom response was cut off after %d entries", len(papers))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, total_results=total)
+    return collect(entries, _atom_entry, truncated=truncated, label="arXiv Atom", total_results=total)
 
 
 def _rss_item(item: Entry) -> Paper | None:
@@ -220,20 +210,9 @@ def _feed_date(value: str | None) -> dt.date | None:
 
 def parse_rss(data: bytes) -> ParsedBatch:
     """Parse an rss.arxiv.org feed (announce types new / cross / replace / replace-cross)."""
-    papers: list[Paper] = []
-    skipped = 0
     feed, items, truncated = _read_feed(data, "an RSS feed", "</rss>")
-    for item in items:
-        paper = _rss_item(item)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
-    if truncated:
-        skipped += 1
-        logger.warning("arXiv RSS response was cut off after %d items", len(papers))
     feed_date = _feed_date(_text(feed.feed.get("published")))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, feed_date=feed_date)
+    return collect(items, _rss_item, truncated=truncated, label="arXiv RSS", feed_date=feed_date)
 
 
 # --- fetching -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 from ..config import HuggingFaceConfig
 from ..errors import ParseError, SourceError
 from ..models import FetchResult, HFSignals, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
-from .parsed import Getter, ParsedBatch
+from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
 
@@ -150,17 +150,7 @@ def parse_daily(data: bytes) -> ParsedBatch:
         stripped = text.lstrip()[:1]
         what = "an HTML page" if stripped == "<" else "a JSON object" if stripped == "{" else "not JSON"
         raise ParseError(f"HuggingFace response is {what}, not a Daily Papers list", source=LABEL) from None
-    papers: list[Paper] = []
-    skipped = 1 if truncated else 0
-    for item in items:
-        paper = parse_item(item)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
-    if truncated:
-        logger.warning("HuggingFace response was cut off after %d items", len(items))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated)
+    return collect(items, parse_item, truncated=truncated, label=LABEL)
 
 
 def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> FetchResult:
