@@ -6,9 +6,9 @@ with the ElementTree parser it replaced). A body cut off halfway yields every co
 payload that is not a feed at all (an HTML error page) or is an export-API ``Error`` feed raises
 :class:`ParseError`.
 
-:func:`fetch_arxiv` decides which to use (see :mod:`.calendar` for what a digest date means):
-``mode="auto"`` reads the RSS feed when the digest date is today's and the export API, paged by ``page_size``
-with ``delay_seconds`` between requests, for any other date; ``"api"`` and ``"rss"`` force one.
+:func:`fetch_arxiv` decides which to use (see :mod:`.calendar` for what a digest date means): the RSS feed
+when the digest date is today's, and the export API, paged by ``PAGE_SIZE`` with ``delay_seconds`` between
+requests, for any other date.
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ LABEL = "arXiv"
 HOST_GROUP = "arxiv"
 #: one feed entry as feedparser gives it (a dict with attribute access; namespaced elements as ``arxiv_*``)
 Entry = Mapping[str, Any]
+#: entries per export-API page (a cs.CV day is 200-600 entries: one to three pages; the API allows 2000)
+PAGE_SIZE = 200
 #: never page further than this many pages for one announcement
 MAX_PAGES = 50
 #: a page that comes back empty although totalResults says more is asked again this many times
@@ -260,7 +262,7 @@ def _fetch_api(
         params = {
             "search_query": query,
             "start": str(start),
-            "max_results": str(cfg.page_size),
+            "max_results": str(PAGE_SIZE),
             "sortBy": "submittedDate",
             "sortOrder": "ascending",
         }
@@ -308,8 +310,7 @@ def _rss_url(cfg: ArxivConfig) -> str:
 
 
 def _use_rss(client: Getter, cfg: ArxivConfig, day: dt.date, today: dt.date) -> bool:
-    if cfg.mode != "auto":
-        return cfg.mode == "rss"
+    """RSS for today's announcement (it only ever shows the latest), the export API for any other day."""
     if isinstance(client, OfflineClient):
         # an offline re-run serves whatever the original run fetched
         return client.has(_rss_url(cfg))

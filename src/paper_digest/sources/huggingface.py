@@ -20,6 +20,8 @@ from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
 
+#: papers per Daily Papers page (the API's own default; a day has 10-60, so one page)
+PAGE_SIZE = 100
 LABEL = "HuggingFace"
 #: never page further than this (limit x pages papers in one day is far beyond any real list)
 MAX_PAGES = 20
@@ -161,7 +163,7 @@ def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> F
     seen: set[str] = set()
     skipped = 0
     for page in range(MAX_PAGES):
-        params = {"date": day.isoformat(), "limit": str(cfg.limit)}
+        params = {"date": day.isoformat(), "limit": str(PAGE_SIZE)}
         if page:
             params["p"] = str(page)
         body = client.get(url, params, label=LABEL)
@@ -173,7 +175,7 @@ def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> F
         fresh = [p for p in batch.papers if p.id not in seen]
         seen.update(p.id for p in fresh)
         papers.extend(fresh)
-        full = len(batch.papers) + batch.skipped >= cfg.limit
+        full = len(batch.papers) + batch.skipped >= PAGE_SIZE
         if not full or not fresh or batch.truncated:
             break
     requests = client.requests_made - before
