@@ -40,6 +40,7 @@ from bench_ranking import corpus_days, load_day, load_profile
 from fulltext_helpers import FakeArxivWeb
 from sources_helpers import FakeClock, Reply, ScriptedServer
 
+from paper_digest.analysis.prompt import PaperText, build_system_instruction, build_user_prompt
 from paper_digest.config import ArxivConfig, DigestConfig
 from paper_digest.models import Paper
 from paper_digest.scoring import score_papers
@@ -74,8 +75,10 @@ def whole_tokens(document: Document) -> int:
 
 def tokens_table(corpus: Path, budget: int) -> None:
     print(f"## 1. Tokens in per deep dive (budget {budget}; estimated, 4 chars/token)\n")
-    print("| file | format | pages | whole text | selected | PDF as document (258/page) | parse s |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    system = build_system_instruction(load_profile())
+    header = "| file | format | pages | whole text | selected | whole prompt | PDF as document (258/page) |"
+    print(header + " parse s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     rows: dict[str, list[int]] = {"html": [], "pdf_text": [], "pdf_doc": []}
     for path in sorted(corpus.glob("*.html")) + sorted(corpus.glob("*.pdf")):
         data = path.read_bytes()
@@ -83,6 +86,12 @@ def tokens_table(corpus: Path, budget: int) -> None:
         document = parse_html(data) if path.suffix == ".html" else parse_pdf(data)
         parse = time.perf_counter() - started
         chosen = select_text(document, budget)
+        body = select_text(document, budget, include_abstract=False)  # what the pipeline sends
+        paper = Paper(
+            id="2601.00001", version=1, title=document.title or path.stem, abstract=document.abstract
+        )
+        text = PaperText(origin=document.format, body=body.text, links=document.links)
+        prompt_tokens = estimate_tokens(system) + estimate_tokens(build_user_prompt(paper, text))
         doc_tokens = (document.pages or 0) * TOKENS_PER_PDF_PAGE
         if path.suffix == ".html":
             rows["html"].append(chosen.tokens)
@@ -94,7 +103,7 @@ def tokens_table(corpus: Path, budget: int) -> None:
         pages = str(document.pages) if document.pages else "-"
         print(
             f"| {path.name} | {document.format} | {pages} | {whole_tokens(document)} | {chosen.tokens} "
-            f"| {doc_cell} | {parse:.2f} |"
+            f"| {prompt_tokens} | {doc_cell} | {parse:.2f} |"
         )
     print("\n| input | papers | median | max |")
     print("|---|---:|---:|---:|")

@@ -1,27 +1,29 @@
-"""Ranking benchmark for the offline scorer: NDCG@10 per corpus day against hand-made labels, and throughput.
+"""Ranking benchmark: NDCG@10 per labelled corpus day for every labelled profile, and speed.
 
 Usage::
 
-    python bench/bench_ranking.py              # NDCG@10 table + throughput for 10,000 candidates
+    python bench/bench_ranking.py              # per profile and day: the default ranking (lexical +
+                                               # semantic), lexical alone, semantic alone, baselines; speed
     python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
-    python bench/bench_ranking.py --leave-days-out  # tune the scorer's field constants on half the days,
-                                                    # report NDCG@10 on the other half (both ways)
+    python bench/bench_ranking.py --leave-days-out  # the lexical constants and the semantic weight chosen on
+                                                    # other days (and other profiles), scored on the held out
+    python bench/bench_ranking.py --oracle     # the re-rank with a judge within half a grade of the labels,
+                                               # on every profile
     GEMINI_API_KEY=... python bench/bench_ranking.py --llm
-        # the optional stages on top of the scorer, with the real Gemini API (settings from
-        # config.example.toml): embeddings of the top 60 (2 embedding requests a day, its own quota) and the
-        # LLM re-rank of the top 30 (2 requests a day, or 4 when the embeddings reorder the top 30), so the 10
-        # labelled days need one or two free-tier days. Everything is cached in .bench-cache/, so an
-        # interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
+        # the LLM re-rank of the top 30 with the real Gemini API on the re-rank model (settings from
+        # config.example.toml): 2 requests a day of its own quota. Everything is cached in .bench-cache/, so
+        # an interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
     python bench/bench_ranking.py --judgements bench/judgements/blind-llm
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
+    python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
 are parsed here by small local helpers so that the benchmark does not depend on the sources package.
 
-Labels live in ``bench/labels/DATE.json`` (see ``bench/labels/README.md`` for how they were made). Papers not
-in a label file count as grade 0.
+Profiles and labels: :data:`PROFILES` (see ``bench/labels/README.md`` for how the labels were made). Papers
+not in a label file count as grade 0.
 """
 
 from __future__ import annotations
@@ -375,13 +377,17 @@ def llm_stages(config: Config, api_key: str, cache_dir: Path) -> int:
     system = build_rerank_system_instruction(config.profile)
     requests = cached = 0
     rows: list[tuple[float, ...]] = []
-    names = ("scorer", "+rerank")
+    names = ("offline", "+rerank")
+    stage = semantic.load_scorer(config.profile, weight=config.scoring.semantic_weight)
+    print("offline = what a run ranks before the re-rank (lexical + semantic unless semantic = false)")
     print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names) + f"{'requests':>10}")
     for day in corpus_days():
         if not (LABELS / f"{day}.json").exists():
             continue
         papers, grades = load_day(day), load_labels(day)
         offline = score_papers(papers, config.profile)
+        if config.scoring.semantic:
+            offline = stage.adjust(offline)
         reranked, ledger = rerank(client, cache, offline, scoring=scoring, system=system)
         requests += ledger.requests
         cached += ledger.cache_hits

@@ -27,6 +27,9 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         "HTTPS_PROXY",
         "http_proxy",
         "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "no_proxy",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")

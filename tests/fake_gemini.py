@@ -17,7 +17,17 @@ Behaviours for :meth:`FakeGemini.script`: ``ok``, ``429_minute`` (the real per-m
 ``blocked`` (promptFeedback.blockReason SAFETY, no candidates), ``safety`` (candidate finishReason SAFETY),
 ``empty`` (a candidate without content), ``invalid_json``, ``drop`` (close the connection, no response),
 ``bad_key_400`` (the real answer to an unknown key: 400 INVALID_ARGUMENT, reason API_KEY_INVALID), ``slow``
-(answer ``ok`` after ``slow_seconds`` real seconds, to provoke a client timeout).
+(answer ``ok`` after ``slow_seconds`` real seconds, to provoke a client timeout), and the answers of the live
+service the client must tell apart (the sources are next to each body below): ``429_limit0`` (the real per-day
+body as it came, "limit: 0": a model not on the key's tier), ``location`` (400 FAILED_PRECONDITION "User
+location is not supported for the API use."), ``401``, ``html_200`` (a captive portal's page with status 200),
+``html_403`` (a proxy's own error page), ``recitation`` (finishReason RECITATION), ``finish_unknown`` (a
+finish reason the SDK does not know, no text) and ``finish_unknown_text`` (the same reason with a whole
+answer).
+
+``GET /{api_version}/models`` (``client.models.list``) lists :attr:`FakeGemini.served_models`; a model not in
+that list answers every generate request with the real 404 ("models/X is not found for API version v1beta, or
+is not supported for generateContent. Call ListModels ...").
 
 Re-rank batches (a request whose response schema is an array of objects with a ``relevance`` field) are
 answered with a JSON array judging every ``<paper id="...">`` block of the request: relevance from
@@ -47,6 +57,7 @@ PER_DAY_BODY = PAYLOADS / "gemini_429_perday_gemini-2.0-flash.json"
 
 _PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+):(?P<method>generateContent)$")
 _MODEL_PATH = re.compile(r"^/(?P<version>[^/]+)/models/(?P<model>[^/:]+)$")
+_LIST_PATH = re.compile(r"^/(?P<version>[^/]+)/models/?$")
 _TITLE = re.compile(r"标题：(?P<title>[^\n]*)")
 _RERANK_ID = re.compile(r'<paper id="(?P<id>[^"]+)">')
 
@@ -70,6 +81,13 @@ BEHAVIOURS = frozenset(
         "bad_key_400",
         "slow",
         "partial",
+        "location",
+        "401",
+        "html_200",
+        "html_403",
+        "recitation",
+        "finish_unknown",
+        "finish_unknown_text",
     }
 )
 
@@ -207,6 +225,9 @@ class FakeGemini:
         self.deep_dive: Callable[[str], dict[str, Any]] = deep_dive_json
         #: model -> (per_window, per_day) for a model with its own quota (e.g. a Flash-Lite)
         self.model_limits: dict[str, tuple[int | None, int | None]] = {}
+        #: what models.list answers; a generate request to a model not listed gets the real 404 (None: any)
+        self.served_models: list[str] | None = None
+        self.model_lists = 0
         self.requests: list[RecordedRequest] = []
         self.statuses: Counter[int] = Counter()
         self.max_in_flight = 0
@@ -338,6 +359,9 @@ class FakeGemini:
                 delay = state.window[max(index, 0)] + self.window_seconds - now if state.window else 0.0
                 request.behaviour = "limit_window"
                 return 429, self._quota_body(self._per_minute, model, max(delay, 0.0))
+        if self.served_models is not None and model not in self.served_models:
+            request.behaviour = "404"
+            return self._answer(model, request, "404")
         queue = self._scripts[model] if self._scripts.get(model) else self._scripts[None]
         behaviour = queue.popleft() if queue else "ok"
         request.behaviour = behaviour
@@ -348,6 +372,10 @@ class FakeGemini:
             return 429, self._quota_body(self._per_day, model, None, limit=per_day or 20)
         if behaviour == "429_limit0":  # the real body as it came: a model not on the key's tier
             return 429, self._quota_body(self._per_day, model, None)
+        if behaviour == "location":
+            # google-gemini/gemini-cli #24641, poenl/gemini-api #4 (a proxy exit in an unserved region)
+            message = "User location is not supported for the API use."
+            return 400, {"error": {"code": 400, "message": message, "status": "FAILED_PRECONDITION"}}
         state.window.extend([now] * cost)
         state.day_count += cost
         return self._answer(model, request, behaviour)
@@ -366,8 +394,23 @@ class FakeGemini:
         if behaviour == "403":
             return 403, _permission_denied()
         if behaviour == "404":
-            message = f"models/{model} is not found for API version {request.api_version}."
+            # the live answer for a retired model (gemini-2.0-flash since 2026-06-01; deprecations page)
+            message = (
+                f"models/{model} is not found for API version {request.api_version}, or is not supported for "
+                "generateContent. Call ListModels to see the list of available models and their supported "
+                "methods."
+            )
             return 404, {"error": {"code": 404, "message": message, "status": "NOT_FOUND"}}
+        if behaviour == "401":
+            message = (
+                "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie "
+                "or other valid authentication credential."
+            )
+            return 401, {"error": {"code": 401, "message": message, "status": "UNAUTHENTICATED"}}
+        if behaviour == "html_200":
+            return 200, HTML_PORTAL
+        if behaviour == "html_403":
+            return 403, HTML_PROXY_403
         if behaviour == "drop":
             return 0, None
         if behaviour == "bad_key_400":
@@ -385,8 +428,11 @@ class FakeGemini:
         if behaviour == "empty":
             candidate = {"content": {"role": "model"}, "finishReason": "STOP", "index": 0}
             return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
-        if behaviour == "safety":
-            candidate = {"finishReason": "SAFETY", "index": 0}
+        if behaviour in ("safety", "recitation", "finish_unknown"):
+            reason = {"safety": "SAFETY", "recitation": "RECITATION", "finish_unknown": UNKNOWN_FINISH}[
+                behaviour
+            ]
+            candidate = {"finishReason": reason, "index": 0}
             return 200, {**base, "candidates": [candidate], "usageMetadata": _usage(prompt_tokens, 0)}
         if request.is_rerank:
             text = json.dumps(self._rerank_answer(request, behaviour), ensure_ascii=False)
@@ -402,6 +448,8 @@ class FakeGemini:
             text = text.replace('"relevance"', "relevance")
         elif behaviour == "invalid_json":
             text = text.replace('"one_sentence"', "one_sentence")
+        if behaviour == "finish_unknown_text":
+            finish = UNKNOWN_FINISH
         candidate = {
             "content": {"parts": [{"text": text}], "role": "model"},
             "finishReason": finish,
@@ -422,6 +470,20 @@ class FakeGemini:
             }
             for paper_id in ids
         ]
+
+
+#: a finish reason newer than the SDK (the live service adds them: PUP_LIMITED_DISABLED, CONTINUATION, ...)
+UNKNOWN_FINISH = "FUTURE_FINISH_REASON"
+#: a captive portal's sign-in page, answered with 200 instead of the API's JSON
+HTML_PORTAL = (
+    b"<!DOCTYPE html><html><head><title>Sign in to the network</title></head><body>"
+    b"<form action='/login'>Accept the terms to continue BODY-MARKER</form></body></html>"
+)
+#: a proxy's own refusal page (not Google's JSON: not a refused key)
+HTML_PROXY_403 = (
+    b"<html><head><title>403 Forbidden</title></head><body><h1>Forbidden</h1>"
+    b"<p>Access denied by proxy policy BODY-MARKER</p></body></html>"
+)
 
 
 def _api_key_invalid() -> dict[str, Any]:
@@ -462,8 +524,10 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, status: int, payload: dict[str, Any] | bytes) -> None:
             data = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
+            html = data.lstrip().startswith(b"<")
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            content_type = "text/html; charset=UTF-8" if html else "application/json; charset=UTF-8"
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             try:
                 self.end_headers()
@@ -472,7 +536,25 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def do_GET(self) -> None:
-            """``client.models.get``: the model's metadata (used by ``paper-digest check --online``)."""
+            """``client.models.get``: the model's metadata; ``client.models.list``: the served models."""
+            if _LIST_PATH.match(self.path.split("?")[0]):
+                with fake._lock:
+                    fake.model_lists += 1
+                if self.headers.get("x-goog-api-key") != fake.api_key:
+                    self._send(403, _permission_denied())
+                    return
+                names = fake.served_models if fake.served_models is not None else ["gemini-3.8-flash"]
+                models = [
+                    {
+                        "name": f"models/{name}",
+                        "version": "001",
+                        "displayName": name,
+                        "supportedGenerationMethods": ["generateContent", "countTokens"],
+                    }
+                    for name in names
+                ]
+                self._send(200, {"models": models})
+                return
             match = _MODEL_PATH.match(self.path.split("?")[0])
             if match is None:
                 self._send(404, {"error": {"code": 404, "message": "Not found", "status": "NOT_FOUND"}})

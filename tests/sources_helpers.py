@@ -68,6 +68,8 @@ class ScriptedServer:
     def __init__(self) -> None:
         self.requests: list[Seen] = []
         self._routes: dict[str, Handler] = {}
+        #: handlers for every path under a prefix (when no exact route matches)
+        self._prefixes: list[tuple[str, Handler]] = []
         self._queues: dict[str, list[Reply]] = {}
         self._preludes: dict[str, list[Reply | Callable[[Reply], Reply]]] = {}
         outer = self
@@ -121,6 +123,8 @@ class ScriptedServer:
             return reply
         handler = self._routes.get(seen.path)
         if handler is None:
+            handler = next((h for prefix, h in self._prefixes if seen.path.startswith(prefix)), None)
+        if handler is None:
             return Reply(404, b"not found")
         return handler(seen)
 
@@ -131,6 +135,10 @@ class ScriptedServer:
 
     def route(self, path: str, handler: Handler) -> None:
         self._routes[path] = handler
+
+    def route_prefix(self, prefix: str, handler: Handler) -> None:
+        """Answer every path starting with ``prefix`` (that has no exact route) with ``handler``."""
+        self._prefixes.append((prefix, handler))
 
     def script(self, path: str, replies: Sequence[Reply]) -> None:
         """Answer ``path`` with these replies in turn (the last one repeats)."""

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from world import API_KEY, MODEL, World
 
 from paper_digest import __version__, cli, store
+from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
 SECTIONS = ("核心创新点", "技术细节", "对我的启发", "潜在缺陷")
@@ -304,7 +305,7 @@ def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
 
 
 def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) -> None:
-    text = world.config_path.read_text(encoding="utf-8") + "\n[scoring]\nllm_rerank = true\nrerank_top = 20\n"
+    text = world.config_path.read_text(encoding="utf-8").replace("llm_rerank = false", "rerank_top = 20")
     world.config_path.write_text(text, encoding="utf-8")
     result = world.run("run", "--date", DAY)
     assert result.exit_code == 0, result.output
@@ -371,12 +372,60 @@ def test_list_stops_at_list_min_score_and_the_sidecar_keeps_all(world: World) ->
 
 def test_the_semantic_reason_is_in_the_sidecar_and_the_digest(world: World) -> None:
     """The offline semantic stage runs by default: its points are a reason in the sidecar (with its wording);
-    the digest names the keyword it read close to as a Chinese topic, never the reason's wording."""
+    the digest's one-line column never shows the reason's wording (a closeness is not a matched topic)."""
     result = world.run("run", "--date", DAY, "--no-llm")
     assert result.exit_code == 0, result.output
     papers = world.sidecar(DAY)["papers"]
     semantic = [r for p in papers for r in p["score_reasons"] if r["kind"] == "semantic"]
     assert len(semantic) > len(papers) / 2
     assert any(r["detail"].startswith("meaning close to ") and r["points"] > 0 for r in semantic)
-    assert any(r.get("topic") for r in semantic)
+    assert not any(r.get("topic") for r in semantic)
     assert "meaning close to " not in world.markdown(DAY)
+
+
+@pytest.mark.parametrize("key", [True, False], ids=["with-key", "no-key"])
+def test_the_rerank_is_on_by_default_whenever_a_key_is_present(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, key: bool
+) -> None:
+    """A config without a [scoring] re-rank line: with a key the offline top 30 is judged (2 requests, on the
+    re-rank model, never the deep dives' model); without a key nothing is asked."""
+    with World(tmp_path, monkeypatch=monkeypatch, rerank=True, api_key=API_KEY if key else None) as world:
+        world.serve_day(DAY)
+        world.write_config()
+        assert "llm_rerank" not in world.config_path.read_text(encoding="utf-8")
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 0, result.output
+        reranks = [r for r in world.gemini.requests if r.is_rerank]
+        if not key:
+            assert world.gemini.count() == 0
+            return
+        assert len(reranks) == 2  # 30 candidates in batches of 15
+        assert {r.model for r in reranks} == {Config().llm.rerank_model} != {MODEL}
+        top = world.sidecar(DAY)["papers"][:30]
+        assert sum(any(r["kind"] == "llm" for r in p["score_reasons"]) for p in top) >= 25
+
+
+def test_ratings_teach_the_ranking_and_the_digest_asks(world: World) -> None:
+    """Cold start: the digest asks about a few papers. After rating (the researcher prefers what the profile
+    ranks 9th-15th to its top 8), unrated papers resembling the liked ones say so, with their points."""
+    assert world.run("run", "--date", DAY, "--no-llm").exit_code == 0
+    cold = world.sidecar(DAY)
+    assert len(cold["to_rate"]) == 3
+    assert "## 🤔 这几篇你怎么看？" in world.markdown(DAY)
+    assert f"`paper-digest like {cold['to_rate'][0]}`" in world.markdown(DAY)
+    assert not any(r["kind"] == "liked" for p in cold["papers"] for r in p["score_reasons"])
+    ranked = [p["id"] for p in cold["papers"]]
+    liked, disliked = ranked[8:15], ranked[:8]
+    assert world.run("like", *liked).exit_code == 0
+    assert world.run("dislike", *disliked).exit_code == 0
+    result = world.run("run", "--date", DAY, "--no-llm")
+    assert result.exit_code == 0, result.output
+    assert "learn: 15 ratings (7 liked), applied" in result.stderr, result.stderr
+    papers = world.sidecar(DAY)["papers"]
+    reasons = {p["id"]: [r for r in p["score_reasons"] if r["kind"] == "liked"] for p in papers}
+    lifted = [pid for pid, found in reasons.items() if found]
+    assert lifted and not set(lifted) & set(liked + disliked)  # rated papers are not adjusted
+    detail = reasons[lifted[0]][0]["detail"]
+    assert any(detail.startswith(f"与你赞过的 {pid} 相近（相似度 ") for pid in liked), detail
+    assert f"与你赞过的 {detail.split()[1]} 相近 +" in world.markdown(DAY)
+    assert not set(world.sidecar(DAY)["to_rate"]) & set(liked + disliked)

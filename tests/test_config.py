@@ -154,3 +154,27 @@ def test_flags_are_validated_with_the_file_and_win_over_it(tmp_path: Path) -> No
         load_config(path, env={}, flags={(("digest",), "deep_dives"): 99})
     hf = load_config(path, env={"HF_ENDPOINT": "http://127.0.0.1:9"})
     assert hf.sources.huggingface.endpoint == "http://127.0.0.1:9"
+
+
+def test_an_old_config_with_the_removed_embedding_keys_still_loads_with_one_note_each(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = "[scoring]\nllm_rerank = true\nembeddings = true\nembedding_model = 'gemini-embedding-001'\n"
+    config = load_config(write(tmp_path, text), env={})
+    assert config.scoring.llm_rerank
+    notes = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(notes) == 2 and all("the Gemini embedding stage was removed" in n for n in notes)
+    assert all("\n" not in n for n in notes)
+
+
+def test_each_model_has_its_quota() -> None:
+    from paper_digest.config import LLMConfig, ModelQuotaConfig
+
+    llm = LLMConfig(quota={"gemini-3.6-flash": ModelQuotaConfig(requests_per_window=3, requests_per_day=7)})
+    assert llm.model == "gemini-3.8-flash" and llm.rerank_model == "gemini-3.5-flash-lite"
+    assert (
+        llm.quota_for("gemini-3.8-flash").requests_per_day,
+        llm.quota_for("gemini-3.8-flash").requests_per_window,
+    ) == (20, 5)
+    assert llm.quota_for("gemini-3.5-flash-lite").requests_per_day == 500  # the Flash-Lite figures
+    assert llm.quota_for("gemini-3.6-flash").requests_per_day == 7

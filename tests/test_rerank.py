@@ -204,7 +204,7 @@ def test_only_top_candidates_are_judged(make_reranker: Callable[..., Reranker], 
     assert ledger.requests == 1
 
 
-def test_off_by_default_makes_no_request(make_reranker: Callable[..., Reranker], server: FakeGemini) -> None:
+def test_switched_off_makes_no_request(make_reranker: Callable[..., Reranker], server: FakeGemini) -> None:
     ranked = make_ranked(3)
     result, ledger = make_reranker(llm_rerank=False).rerank(ranked)
     assert result == ranked and ledger.requests == 0 and server.count() == 0
@@ -327,6 +327,27 @@ def test_cut_or_garbled_batch_is_repaired_once_with_a_larger_budget(
     server.script(behaviour, behaviour)
     again, spent = make_reranker().rerank(make_ranked(8)[4:])
     assert spent.requests == 2 and all(llm_reason(s) is None for s in again)  # twice: left offline
+
+
+def test_judgements_match_papers_by_arxiv_id_never_by_position() -> None:
+    """The prompt names each paper by its arXiv id; an answer that reorders, skips or invents items still
+    gives each judgement to the paper whose id it carries (issue 13: the re-rank is on by default)."""
+    papers = [s.paper for s in make_ranked(4)]
+    prompt = build_rerank_prompt(papers)
+    for paper in papers:
+        assert f'<paper id="{paper.id}">' in prompt
+    answer = json.dumps(
+        [
+            {"id": papers[3].id, "relevance": 9, "reason": "last first"},
+            {"id": "2606.99999", "relevance": 10, "reason": "not asked"},
+            {"id": papers[0].id, "relevance": 2, "reason": "first last"},
+            {"id": papers[2].id, "relevance": 5, "reason": "middle"},
+        ]
+    )
+    found = parse_judgements(answer, [p.id for p in papers])
+    relevance = {pid: j.relevance for pid, j in found.items()}
+    assert relevance == {papers[3].id: 9, papers[0].id: 2, papers[2].id: 5}
+    assert papers[1].id not in found  # skipped: that paper keeps its offline score
 
 
 def test_garbled_item_drops_only_that_paper() -> None:

@@ -166,7 +166,9 @@ def test_connection_refused_is_retried_then_fails(clock: FakeClock) -> None:
         sock.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{sock.getsockname()[1]}/x"
     client = make_client(clock, max_attempts=3, timeout=0.2)
-    failed = r"^HuggingFace: (connection failed|timed out) after 3 attempts$"
+    failed = (
+        r"^HuggingFace: (connection failed \(connection refused\)|timed out connecting) after 3 attempts$"
+    )
     with pytest.raises(SourceError, match=failed) as info:
         client.get(url, label="HuggingFace")
     assert client.requests_made == 3

@@ -66,3 +66,25 @@ def test_numbers_in_reads_scales_and_names() -> None:
         ("A100", "a100", "100"),
         ("3×", None, "3"),
     ]
+
+
+def test_check_deep_dive_plain_text_links_and_numbers() -> None:
+    from paper_digest.models import DeepDive, PaperFacts
+    from paper_digest.verify import check_deep_dive
+
+    source = "PSNR 32.5 dB on DIV2K. Code: https://github.com/a/b. We train with **bold** claims."
+    dive = DeepDive(
+        title_zh="标题",
+        one_sentence="**PSNR** 达到 $32.5$ dB",
+        innovations=["提升 0.7 dB"],
+        technical_details=[],
+        inspiration=[],
+        limitations=[],
+        facts=PaperFacts(task="超分", code="https://github.com/a/b", results=["PSNR 33.1 dB"]),
+    )
+    checked, missing = check_deep_dive(dive, source)
+    assert checked.one_sentence == "PSNR 达到 32.5 dB"
+    assert checked.facts is not None and checked.facts.code == "https://github.com/a/b"
+    assert missing == ["33.1", "0.7"]  # facts come before the sections in reading order
+    invented = dive.model_copy(update={"facts": PaperFacts(code="https://github.com/evil/x")})
+    assert check_deep_dive(invented, source)[0].facts == PaperFacts(code="")

@@ -46,6 +46,7 @@ class World:
         extra_config: str = "",
         deep_dives: int = 3,
         profile_extra: str = "",
+        rerank: bool = False,
     ) -> None:
         self.root = tmp_path
         self.clock = FakeClock()
@@ -59,6 +60,9 @@ class World:
         self.extra_config = extra_config
         #: lines added to the [profile] table (e.g. ``liked = [...]``)
         self.profile_extra = profile_extra
+        #: the LLM re-rank is on by default whenever a key is present; the scenarios here count the deep
+        #: dives' requests, so their config turns it off unless a test asks for the default
+        self.rerank = rerank
         #: what the export API answers to ``id_list=`` (records as in tests/fixtures/arxiv/DATE.jsonl)
         self.id_records: list[dict[str, Any]] = []
         self.deep_dives = deep_dives
@@ -143,6 +147,7 @@ timeout_seconds = 2
 categories = ["cs.CV"]
 api_url = "{self.server.url}/api/query"
 rss_url = "{self.server.url}/rss"
+web_url = "{self.server.url}"
 delay_seconds = 0
 timeout_seconds = 2
 
@@ -150,6 +155,9 @@ timeout_seconds = 2
 model = "{MODEL}"
 timeout_seconds = 5
 max_attempts = 3
+
+[scoring]
+{"" if self.rerank else "llm_rerank = false"}
 
 [cache]
 dir = "cache"

@@ -6,17 +6,31 @@ Returns results; printing is the CLI's job. The API key is only ever reported as
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import __version__, store
 from .config import API_KEY_VARIABLES, Config
+from .delivery import SMTP_PASSWORD_VARIABLE
 from .errors import PaperDigestError
 
 if TYPE_CHECKING:
     from .sources.http import HttpClient
 
 logger = logging.getLogger(__name__)
+
+
+def _call_hints() -> dict[str, str]:
+    from .analysis import Kind
+
+    return {
+        Kind.KEY_REFUSED: "the API key was refused (check GEMINI_API_KEY)",
+        Kind.LOCATION: "Gemini does not serve this region (a proxy or base_url in a served one fixes it)",
+        Kind.WEB_PAGE: "the Gemini address answered with a web page (check base_url / the proxy)",
+        Kind.UNAVAILABLE: "Gemini is unavailable right now",
+    }
 
 
 @dataclass(frozen=True)
@@ -28,7 +42,9 @@ class CheckResult:
     warning: bool = False
 
 
-def run_checks(config: Config, *, api_key: str | None, online: bool) -> list[CheckResult]:
+def run_checks(
+    config: Config, *, api_key: str | None, online: bool, env: Mapping[str, str] | None = None
+) -> list[CheckResult]:
     results = [CheckResult("config", True, "valid")]
     try:
         store.check_writable(config.digest.output_dir)
@@ -48,9 +64,30 @@ def run_checks(config: Config, *, api_key: str | None, online: bool) -> list[Che
         if c.enabled
     ]
     results.append(CheckResult("sources", bool(enabled), ", ".join(enabled) or "every source is disabled"))
+    results.extend(_delivery(config, os.environ if env is None else env))
     if online:
         results.extend(_online(config, api_key))
     return results
+
+
+def _delivery(config: Config, env: Mapping[str, str]) -> list[CheckResult]:
+    """Whether each configured delivery channel has its secret in the environment (never showing it). A
+    missing one is a warning: the digest is written all the same, and the delivery fails in one line."""
+    found: list[CheckResult] = []
+    email = config.delivery.email
+    if email.enabled:
+        where = f"{email.host}:{email.port} ({email.security}), {len(email.recipients)} recipient(s)"
+        if email.username and not env.get(SMTP_PASSWORD_VARIABLE, "").strip():
+            found.append(CheckResult("email", False, f"{where}: {SMTP_PASSWORD_VARIABLE} is not set", True))
+        else:
+            found.append(CheckResult("email", True, where))
+    for hook in config.delivery.webhooks:
+        name = f"{hook.kind} webhook"
+        if env.get(hook.url_env, "").strip():
+            found.append(CheckResult(name, True, f"{hook.url_env} is set (not shown)"))
+        else:
+            found.append(CheckResult(name, False, f"{hook.url_env} is not set", True))
+    return found
 
 
 def _online(config: Config, api_key: str | None) -> list[CheckResult]:
@@ -78,7 +115,7 @@ def _online(config: Config, api_key: str | None) -> list[CheckResult]:
         except PaperDigestError as exc:
             found.append(CheckResult("arxiv", False, str(exc)))
     if config.llm.enabled and api_key:
-        found.append(_check_gemini(config, api_key))
+        found.extend(_check_gemini(config, api_key))
     return found
 
 
@@ -89,21 +126,37 @@ def _client(agent: str, timeout: float) -> HttpClient:
     return HttpClient(user_agent=agent, timeout=timeout, max_attempts=2, max_total_seconds=30)
 
 
-def _check_gemini(config: Config, api_key: str) -> CheckResult:
-    """Ask for the model's metadata: proves the key and the model without spending generate quota."""
-    from google import genai
-    from google.genai import errors as genai_errors
+def _check_gemini(config: Config, api_key: str) -> list[CheckResult]:
+    """List the models this key can use (``models.list``: proves the key without spending generate quota)
+    and flag a configured model that is not among them."""
+    from .analysis import CallError, GeminiProvider
 
-    from .analysis.gemini import http_options
-
+    llm = config.llm
     try:
-        client = genai.Client(api_key=api_key, http_options=http_options(config.llm))
-        model = client.models.get(model=config.llm.model)
-    except genai_errors.APIError as exc:
-        hint = " (the API key is wrong or lacks access)" if exc.code in (401, 403) else ""
-        return CheckResult("gemini", False, f"{config.llm.model}: HTTP {exc.code}{hint}")
+        provider = GeminiProvider(llm, api_key)
+        try:
+            names = provider.generate_models()
+        finally:
+            provider.close()
+    except CallError as exc:
+        status = f" (HTTP {exc.status})" if exc.status else ""
+        return [
+            CheckResult(
+                "gemini", False, f"models.list: {_call_hints().get(exc.kind, exc.kind.value)}{status}"
+            )
+        ]
     except Exception as exc:  # network trouble of any kind: report the class, never the details
-        return CheckResult("gemini", False, f"{config.llm.model}: unreachable ({exc.__class__.__name__})")
-    limit = getattr(model, "output_token_limit", None)
-    extra = f", output limit {limit} tokens" if limit else ""
-    return CheckResult("gemini", True, f"{config.llm.model} reachable with this key{extra}")
+        return [CheckResult("gemini", False, f"unreachable ({exc.__class__.__name__})")]
+    shown = ", ".join(sorted(names)[:12]) + (", ..." if len(names) > 12 else "")
+    found = [CheckResult("gemini", True, f"{len(names)} models usable with this key: {shown}")]
+    wanted = [("llm.model", llm.model, True)]
+    wanted += [("llm.fallback_models", m, False) for m in llm.fallback_models]
+    wanted += [("llm.rerank_model", llm.rerank_model, config.scoring.llm_rerank)]
+    wanted += [("llm.rerank_fallback_models", m, False) for m in llm.rerank_fallback_models]
+    for key, model, needed in wanted:
+        if model in names:
+            found.append(CheckResult(f"gemini {key}", True, f"{model} is served to this key"))
+        else:
+            message = f"{model} is not among the models this key can use: set {key} to one that is"
+            found.append(CheckResult(f"gemini {key}", False, message, warning=not needed))
+    return found

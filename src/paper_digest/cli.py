@@ -28,6 +28,7 @@ from .clock import SYSTEM_CLOCK, Clock
 from .config import Config, Flags, api_key_from_env, load_config
 from .errors import ConfigError, PaperDigestError, UsageError
 from .markup import safe_url
+from .models import DeliveryStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -40,11 +41,12 @@ app = typer.Typer(
     help=f"Daily Chinese digest of new papers, ranked for one researcher.\n\n{EXIT_CODES_HELP}",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,
-    # click's plain usage errors: one "Error: ..." line (a rich panel would draw a box around it)
-    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
     add_completion=False,
+    # click's own help formatter: it re-flows docstring paragraphs (rich mode keeps their hard line breaks,
+    # leaving "1 nothing could be / written") and shows a flag without a type (rich mode prints "<bool>")
+    rich_markup_mode=None,
 )
 
 logger = logging.getLogger("paper_digest")
@@ -216,15 +218,29 @@ def parse_date(text: str, *, option: str = "--date") -> dt.date:
         raise UsageError(f"invalid {option} {text!r}: expected a date like 2026-06-12") from None
 
 
-def _check_date(day: dt.date, today: dt.date, option: str = "--date") -> None:
-    if day > today + dt.timedelta(days=1):
-        raise UsageError(f"{option} {day.isoformat()} is in the future (today is {today.isoformat()})")
-    if day.year < 2020:
-        raise UsageError(f"{option} {day.isoformat()} is too early: HuggingFace Daily Papers start in 2023")
+#: the earliest digest date: arXiv's announcement calendar (sources/calendar.py) is kept from here on
+FIRST_DAY = dt.date(2020, 1, 1)
+
+
+def _check_date(day: dt.date, today: dt.date, option: str = "--date", timezone: str = "") -> None:
+    """A future date has nothing to fetch yet; before FIRST_DAY the announcement calendar is not kept.
+    (Before HuggingFace Daily Papers began, a digest has arXiv papers only and says so.)"""
+    where = f" in {timezone}" if timezone else ""
+    if day > today:
+        raise UsageError(f"{option} {day.isoformat()} is in the future (today is {today.isoformat()}{where})")
+    if day < FIRST_DAY:
+        raise UsageError(f"{option} {day.isoformat()} is too early: digests start on {FIRST_DAY.isoformat()}")
 
 
 def _run_one(
-    config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool, llm: LLMClient
+    config: Config,
+    day: dt.date,
+    today: dt.date,
+    *,
+    no_llm: bool,
+    offline: bool,
+    llm: LLMClient,
+    resend: bool = False,
 ) -> pipeline.RunResult:
     stages = pipeline.build_stages(
         config,
@@ -237,6 +253,7 @@ def _run_one(
         sleep=run_clock().sleep,
         now=run_clock().now,
         llm=llm,
+        resend=resend,
     )
     if stages.llm_notice == pipeline.MSG_NO_KEY:
         _progress(
@@ -265,8 +282,15 @@ def run(
         int | None,
         typer.Option("--deep-dives", "-n", min=0, max=50, help="How many top papers get a deep dive (0-50)."),
     ] = None,
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend", help="Send by email/webhook again, also on channels that already sent the day."
+        ),
+    ] = False,
 ) -> None:
-    """Fetch, score, analyse and render one day's digest: writes DATE.md and DATE.json.
+    """Fetch, score, analyse and render one day's digest: writes DATE.md and DATE.json, and sends it by
+    email / webhook when [delivery] is configured (once a day per channel).
 
     Exit codes: 0 digest written (also with parts missing, which the digest names), 1 nothing could be
     written (every source failed), 2 bad usage or config.
@@ -280,10 +304,10 @@ def run(
     try:
         today = _today(config)
         day = parse_date(date) if date is not None else today
-        _check_date(day, today)
+        _check_date(day, today, timezone=config.digest.timezone)
         llm = _llm_client(config)
         try:
-            result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm)
+            result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm, resend=resend)
         finally:
             llm.close()
     except PaperDigestError as exc:
@@ -298,6 +322,11 @@ def _report(result: pipeline.RunResult) -> None:
     else:
         typer.echo(f"{result.markdown_path} (kept: {result.note})")
     _progress(scan_summary(result.digest))
+    for attempt in result.deliveries:  # a failed delivery is one line, never a failed run
+        if attempt.status is DeliveryStatus.SENT:
+            _progress(f"delivery: sent by {attempt.channel}")
+        else:
+            typer.echo(f"Warning: delivery failed: {attempt.detail}", err=True)
 
 
 @app.command()
@@ -318,7 +347,8 @@ def backfill(
         today = _today(config)
         first = parse_date(date_from, option="--from")
         last = parse_date(date_to, option="--to") if date_to is not None else today
-        _check_date(last, today, "--to")
+        _check_date(last, today, "--to", timezone=config.digest.timezone)
+        _check_date(first, today, "--from", timezone=config.digest.timezone)
         if first > last:
             raise UsageError(f"--from {first} is after --to {last}")
         if (last - first).days > 366:

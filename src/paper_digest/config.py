@@ -5,15 +5,16 @@ Secrets never live here: the API key is read from the environment by :func:`api_
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .markup import safe_url
@@ -134,6 +135,10 @@ class ModelQuotaConfig(_Strict):
     requests_per_window: Annotated[int, Field(ge=1, le=10000)]
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)]
+    #: input tokens in any window (the free tier's tokens per minute): 250,000 for the Flash and Flash-Lite
+    #: models in AI Studio's free-tier table (Pickle-Pixel/ApplyPilot #42, 2026; the 429 quota id
+    #: GenerateContentInputTokensPerModelPerMinute-FreeTier, "limit: 250000": google-gemini/gemini-cli #13112)
+    tokens_per_window: Annotated[int, Field(ge=1000, le=100_000_000)] = 250_000
 
 
 #: Free-tier limits reported for the Flash-Lite models (fecarrico/A11Y.md PR #36: gemini-3.5-flash-lite at 15
@@ -160,6 +165,8 @@ class LLMConfig(_Strict):
     requests_per_window: Annotated[int, Field(ge=1, le=10000)] = 5
     window_seconds: Annotated[float, Field(gt=0, le=86400)] = 60.0
     requests_per_day: Annotated[int, Field(ge=1, le=1_000_000)] = 20
+    #: input tokens per window of any model without its own table (see ModelQuotaConfig.tokens_per_window)
+    tokens_per_window: Annotated[int, Field(ge=1000, le=100_000_000)] = 250_000
     #: per-model limits, e.g. ``[llm.quota."gemini-3.6-flash"]`` requests_per_window = 5,
     #: requests_per_day = 20
     quota: dict[str, ModelQuotaConfig] = Field(default_factory=dict)
@@ -187,6 +194,7 @@ class LLMConfig(_Strict):
             requests_per_window=self.requests_per_window,
             window_seconds=self.window_seconds,
             requests_per_day=self.requests_per_day,
+            tokens_per_window=self.tokens_per_window,
         )
 
 
@@ -196,8 +204,10 @@ class ScoringConfig(_Strict):
     semantic: bool = True
     #: multiplies the semantic points (1.0: 10 points per 0.05 cosine above an ordinary CV paper)
     semantic_weight: Annotated[float, Field(ge=0, le=5)] = 1.0
-    #: re-rank the top candidates with batched LLM judgements (off by default; costs quota: 2 requests for 30)
-    llm_rerank: bool = False
+    #: re-rank the top candidates with batched LLM judgements, on by default whenever a key is present: 2
+    #: requests for 30 papers on the re-rank model (``llm.rerank_model``, its own daily quota, so the deep
+    #: dives keep theirs); without a key nothing is asked and the offline ranking stands
+    llm_rerank: bool = True
     rerank_top: Annotated[int, Field(ge=1, le=200)] = 30
 
 
@@ -216,6 +226,46 @@ class LearningConfig(_Strict):
     ask: Annotated[int, Field(ge=0, le=10)] = 3
 
 
+class EmailConfig(_Strict):
+    """SMTP delivery; the password comes from PAPER_DIGEST_SMTP_PASSWORD in the environment only."""
+
+    enabled: bool = False
+    host: str = ""
+    #: 587 for STARTTLS (RFC 3207), 465 for implicit TLS (RFC 8314), 25 for plain SMTP
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    #: login name; empty: no login
+    username: str = ""
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> EmailConfig:
+        if self.enabled:
+            missing = [name for name in ("host", "sender") if not getattr(self, name).strip()]
+            if not self.recipients:
+                missing.append("recipients")
+            if missing:
+                raise ValueError(f"email delivery needs {', '.join(missing)}")
+        return self
+
+
+class WebhookConfig(_Strict):
+    """A webhook: its URL (which carries the token) is read from the environment variable ``url_env``."""
+
+    kind: Literal["feishu", "slack", "json"]
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
+
+
+class DeliveryConfig(_Strict):
+    #: how many top papers a chat message lists
+    top: Annotated[int, Field(ge=1, le=20)] = 5
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+
 class CacheConfig(_Strict):
     #: analysis cache and raw responses; relative paths are relative to the config file
     dir: Path = Path(".paper-digest-cache")
@@ -228,11 +278,43 @@ class Config(_Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "(top level)"
+
+
+#: what a key in the TOML that looks like the API key gets told (the key lives in the environment only)
+_KEY_LIKE = frozenset({"api_key", "apikey", "key", "gemini_api_key", "google_api_key", "gemini_key", "token"})
+MSG_KEY_IN_TOML = (
+    "unknown key: the Gemini API key is read from the environment only "
+    "(export GEMINI_API_KEY=...); remove it from the file"
+)
+
+
+def _known_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the table at ``loc`` (the unknown key's parent) accepts."""
+    model: type[BaseModel] = Config
+    for part in loc:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _unknown_key(loc: tuple[int | str, ...]) -> str:
+    """``digest.min_scroe: unknown key (did you mean min_score?)``; a key-like name points at the
+    environment."""
+    where = _field_path(loc)
+    name = str(loc[-1]) if loc else ""
+    if name.lower().replace("-", "_") in _KEY_LIKE:
+        return f"{where}: {MSG_KEY_IN_TOML}"
+    close = difflib.get_close_matches(name, _known_keys(loc[:-1]), n=1, cutoff=0.6)
+    return f"{where}: unknown key (did you mean {close[0]}?)" if close else f"{where}: unknown key"
 
 
 def format_validation_error(error: ValidationError) -> list[str]:
@@ -242,11 +324,13 @@ def format_validation_error(error: ValidationError) -> list[str]:
     for item in error.errors():
         where = _field_path(tuple(item["loc"]))
         if item["type"] == "extra_forbidden":
-            lines.append(f"{where}: unknown key")
+            lines.append(_unknown_key(tuple(item["loc"])))
             continue
         message = item["msg"].removeprefix("Value error, ")
         got = item.get("input")
         shown = "" if isinstance(got, (dict, list)) or got is None else f" (got {got!r})"
+        if shown and repr(got) in message:  # the validator already quoted the value
+            shown = ""
         lines.append(f"{where}: {message}{shown}")
     return lines
 
@@ -272,8 +356,6 @@ REMOVED_KEYS |= {
     ("llm", "max_retry_seconds"): "retries are bounded by llm.max_attempts (and 300 s per request); "
     "the key is ignored",
 }
-#: keys that were renamed: (table, old name) -> new name; the old name is still read, with a one-line note
-RENAMED_KEYS: dict[tuple[str, str], str] = {}
 
 
 def _table(data: Mapping[str, object], path: tuple[str, ...]) -> Mapping[str, object] | None:
@@ -287,7 +369,7 @@ def _table(data: Mapping[str, object], path: tuple[str, ...]) -> Mapping[str, ob
 
 
 def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[str, object]:
-    """An old config's removed and renamed keys, dropped or moved, each with one logged line."""
+    """An old config's removed keys, dropped, each with one logged line (not an error)."""
     upgraded = dict(data)
     for (table, key), why in REMOVED_KEYS.items():
         path = tuple(table.split("."))
@@ -295,15 +377,6 @@ def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[
         if section is not None and key in section:
             _set(upgraded, path[:-1], path[-1], {k: v for k, v in section.items() if k != key})
             logger.warning("%s: %s.%s: %s", origin, table, key, why)
-    for (table, old), new in RENAMED_KEYS.items():
-        renamed = upgraded.get(table)
-        if isinstance(renamed, dict) and old in renamed:
-            moved = {k: v for k, v in renamed.items() if k != old}
-            moved.setdefault(new, renamed[old])
-            upgraded[table] = moved
-            logger.warning(
-                "%s: %s.%s is now %s.%s (the old name still works)", origin, table, old, table, new
-            )
     return upgraded
 
 

@@ -81,7 +81,9 @@ def read_json(path: Path) -> object | None:
 def check_writable(folder: Path) -> None:
     """Fail early, before any network work, when the output folder cannot be written.
 
-    This is a setup problem (exit 2, like a bad config), unlike a write failing mid-run (exit 1)."""
+    This is a setup problem (exit 2, like a bad config), unlike a write failing mid-run (exit 1). A folder
+    created for the probe is removed again: a check or a run that fails leaves no empty folder behind."""
+    created = _missing_dirs(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, name = tempfile.mkstemp(prefix=".probe.", dir=folder)
@@ -91,6 +93,39 @@ def check_writable(folder: Path) -> None:
         raise ConfigError(
             f"digest.output_dir: {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
         ) from None
+    finally:
+        remove_empty_dirs(created)
+
+
+def _missing_dirs(folder: Path) -> list[Path]:
+    """The folders, deepest first, that ``folder.mkdir(parents=True)`` would create."""
+    missing: list[Path] = []
+    path = folder
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def remove_empty_dirs(folders: list[Path]) -> None:
+    """Remove these folders, deepest first, where empty (a folder holding anything is left alone)."""
+    for path in folders:
+        try:
+            path.rmdir()
+        except OSError:
+            return
+
+
+@contextlib.contextmanager
+def created_folder(folder: Path) -> Iterator[None]:
+    """Create ``folder`` (and missing parents) for a block; if the block fails, remove the ones it created
+    that are still empty, so a failed run leaves no empty output folder behind."""
+    created = _missing_dirs(folder)
+    try:
+        yield
+    except BaseException:
+        remove_empty_dirs(created)
+        raise
 
 
 @contextlib.contextmanager

@@ -17,6 +17,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from .markup import strip_markup
+from .models import DeepDive, FactItem
+
 #: multiplier words and suffixes (English and Chinese) -> factor
 _SCALE: dict[str, Decimal] = {
     "k": Decimal(1_000),
@@ -123,7 +126,8 @@ def numbers_in(text: str) -> list[tuple[str, str | None, str]]:
         written = match.group(0).strip()
         name: str | None = None
         if _is_name(glued, tail):
-            name = _SEPARATORS.sub("", glued + match.group("num") + tail).lower()
+            written = glued + match.group("num") + tail  # a sign after a name belongs to the next number
+            name = _SEPARATORS.sub("", written).lower()
         scale = _scale_of(tail, text[match.end() : match.end() + 10])
         canonical = _norm(value * scale) if scale is not None else _norm(value)
         found.append((written, name, canonical))
@@ -159,3 +163,54 @@ def unverified_numbers(texts: list[str], source: str) -> list[str]:
         for written in check.unverified(text):
             missing.setdefault(written, None)
     return list(missing)
+
+
+def deep_dive_texts(dive: DeepDive) -> list[str]:
+    """Every text a reader sees of a deep dive, in reading order (what the number check reads)."""
+    texts = [dive.title_zh, dive.one_sentence]
+    facts = dive.facts
+    if facts is not None:
+        texts += [facts.task, facts.data, *facts.results, facts.venue]
+        texts += [f"{item.label} {item.value}" for item in facts.extra]
+    texts += [*dive.innovations, *dive.technical_details, *dive.inspiration, *dive.limitations]
+    return [t for t in texts if t]
+
+
+def _plain(dive: DeepDive) -> DeepDive:
+    """The deep dive with the model's Markdown and TeX made plain text (see :func:`markup.strip_markup`)."""
+    facts = dive.facts
+    if facts is not None:
+        facts = facts.model_copy(
+            update={
+                "task": strip_markup(facts.task),
+                "data": strip_markup(facts.data),
+                "results": [strip_markup(r) for r in facts.results],
+                "venue": strip_markup(facts.venue),
+                "extra": [
+                    FactItem(label=strip_markup(x.label), value=strip_markup(x.value)) for x in facts.extra
+                ],
+            }
+        )
+    return dive.model_copy(
+        update={
+            "title_zh": strip_markup(dive.title_zh),
+            "one_sentence": strip_markup(dive.one_sentence),
+            "innovations": [strip_markup(t) for t in dive.innovations],
+            "technical_details": [strip_markup(t) for t in dive.technical_details],
+            "inspiration": [strip_markup(t) for t in dive.inspiration],
+            "limitations": [strip_markup(t) for t in dive.limitations],
+            "facts": facts,
+        }
+    )
+
+
+def check_deep_dive(dive: DeepDive, source: str) -> tuple[DeepDive, list[str]]:
+    """A deep dive made plain text and held to its source (everything the model was given).
+
+    Returns the deep dive (markup made plain; a code link the source does not contain removed, since a link
+    in the digest must come from the paper) and the numbers the source does not contain, as written."""
+    plain = _plain(dive)
+    facts = plain.facts
+    if facts is not None and facts.code and facts.code.rstrip("/.") not in source:
+        plain = plain.model_copy(update={"facts": facts.model_copy(update={"code": ""})})
+    return plain, unverified_numbers(deep_dive_texts(plain), source)

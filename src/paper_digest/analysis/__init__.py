@@ -2,7 +2,7 @@
 
     client = LLMClient(cfg.llm, api_key=..., state_dir=cache_dir / "analysis", timezone=...)
     analyses, spent = analyse_papers(client, AnalysisCache(cache_dir, profile_fingerprint(profile)), selected,
-                                     system=build_system_instruction(profile))
+                                     system=build_system_instruction(profile), texts=...)
     ranked, spent = rerank(client, RerankCache(cache_dir, ...), ranked, scoring=..., system=...)
 
 Modules: :mod:`.client` (the client: models, fallback, limiter, retries, ledger), :mod:`.provider` (what a
@@ -19,7 +19,8 @@ from .deep_dive import analyse_papers, problem_analysis, read_deep_dive
 from .gemini import GeminiProvider
 from .messages import sentence
 from .outcome import Answer, Failed, Kind, Outcome, Pending, Problem
-from .prompt import PROMPT_VERSION, build_system_instruction, profile_fingerprint
+from .prompt import PROMPT_VERSION, PaperText, build_system_instruction, profile_fingerprint
+from .provider import CallError
 from .quota import QuotaKind, classify_429
 from .rerank import RerankCache, build_rerank_system_instruction, rerank, rerank_profile_fingerprint
 
@@ -27,11 +28,13 @@ __all__ = [
     "PROMPT_VERSION",
     "AnalysisCache",
     "Answer",
+    "CallError",
     "Failed",
     "GeminiProvider",
     "Kind",
     "LLMClient",
     "Outcome",
+    "PaperText",
     "Pending",
     "Problem",
     "Progress",

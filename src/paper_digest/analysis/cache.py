@@ -39,8 +39,12 @@ class CacheEntry(BaseModel):
     value: dict[str, Any]
 
 
-def cache_key(paper: Paper, model: str, profile_hash: str, prompt_version: str = PROMPT_VERSION) -> str:
-    parts = [paper.versioned_id, model, prompt_version, profile_hash]
+def cache_key(
+    paper: Paper, model: str, profile_hash: str, prompt_version: str = PROMPT_VERSION, variant: str = ""
+) -> str:
+    """``variant`` tells apart answers to different presentations of one paper version (a deep dive written
+    from the abstract alone is "abstract": a later run that has the full text asks again)."""
+    parts = [paper.versioned_id, model, prompt_version, profile_hash, *([variant] if variant else [])]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -56,12 +60,12 @@ class PaperCache(Generic[T]):
         self._prompt_version = prompt_version
         self._profile = profile_hash
 
-    def path(self, paper: Paper, model: str) -> Path:
-        key = cache_key(paper, model, self._profile, prompt_version=self._prompt_version)
+    def path(self, paper: Paper, model: str, variant: str = "") -> Path:
+        key = cache_key(paper, model, self._profile, prompt_version=self._prompt_version, variant=variant)
         return self.folder / f"{key}.json"
 
-    def get(self, paper: Paper, model: str) -> T | None:
-        path = self.path(paper, model)
+    def get(self, paper: Paper, model: str, variant: str = "") -> T | None:
+        path = self.path(paper, model, variant)
         data = read_json(path)
         if data is None:
             return None
@@ -76,9 +80,9 @@ class PaperCache(Generic[T]):
             return None
         return value
 
-    def put(self, paper: Paper, model: str, value: T, *, now: dt.datetime) -> None:
+    def put(self, paper: Paper, model: str, value: T, *, now: dt.datetime, variant: str = "") -> None:
         """Store one answer. A failed write is logged and otherwise ignored: the answer itself was good."""
-        path = self.path(paper, model)
+        path = self.path(paper, model, variant)
         entry = CacheEntry(
             key=path.stem,
             paper_id=paper.id,

@@ -46,7 +46,7 @@ from ..config import LLMConfig
 from ..models import LLMLedger
 from .gemini import GeminiProvider
 from .outcome import NEXT_MODEL, STOP_ALL, Answer, Kind, Outcome, Pending, Problem, outcome_of
-from .provider import CallError, Finish, Provider, Question, Reply
+from .provider import CallError, Finish, Provider, Question, Reply, Send
 from .quota import DailyQuotaSpent, ModelQuota, RateLimiter, next_reset
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class Request(Generic[T]):
     read: Callable[[str], T | None]
     #: what the request counts against the limiter (1, or the items of a batch counted one by one)
     cost: int = 1
+    #: estimated input tokens (system + prompt), for the limiter's tokens per minute; 0: not counted
+    tokens: int = 0
 
 
 class Progress(Protocol):
@@ -252,7 +254,7 @@ class LLMClient:
                     self._ledger.retries += 1
             question = Question(model, request.system, request.prompt, request.schema, budget)
             try:
-                reply = self._call(provider, question, request.cost)
+                reply = self._call(provider, question, request.cost, request.tokens)
             except CallError as exc:
                 return self._problem(model, exc)
             with self._lock:
@@ -286,7 +288,7 @@ class LLMClient:
             return self._stopped or Problem(kind, detail=exc.detail)
         return Problem(kind, model=model, detail=exc.detail)
 
-    def _call(self, provider: Provider, question: Question, cost: int) -> Reply:
+    def _call(self, provider: Provider, question: Question, cost: int, tokens: int = 0) -> Reply:
         """One logical request, retried on per-minute 429s, transient errors and web pages."""
         backoff = tenacity.wait_exponential_jitter(
             initial=BACKOFF_INITIAL_SECONDS, max=BACKOFF_MAX_SECONDS, jitter=BACKOFF_JITTER_SECONDS
@@ -326,18 +328,20 @@ class LLMClient:
             before_sleep=before_sleep,
             reraise=True,
         )
+        send = provider.prepare(question)  # built before a slot is taken: the slot's time goes to the request
         try:
-            reply: Reply = retrying(self._attempt, provider, question, cost)
+            reply: Reply = retrying(self._attempt, send, question, cost, tokens)
         except _Retry as exc:
             raise exc.error from None
         return reply
 
-    def _attempt(self, provider: Provider, question: Question, cost: int) -> Reply:
+    def _attempt(self, send: Send, question: Question, cost: int, tokens: int = 0) -> Reply:
         model = question.model
         if self._stopped is not None:
             raise CallError(self._stopped.kind)
         try:
-            self._limiter.acquire(model, cost)  # waits for a slot; raises when the day's budget is spent
+            # waits for a slot (requests and tokens per window); raises when the day's budget is spent
+            self._limiter.acquire(model, cost, tokens)
         except DailyQuotaSpent:
             raise CallError(Kind.QUOTA_DAY) from None
         if self._stopped is not None:
@@ -345,7 +349,7 @@ class LLMClient:
         with self._lock:
             self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1
         try:
-            return provider.generate(question)
+            return send()
         except CallError as exc:
             failure = exc
         self._note(model, failure)
@@ -380,7 +384,9 @@ class LLMClient:
 
     def _quota(self, model: str) -> ModelQuota:
         cfg = self.cfg.quota_for(model)
-        return ModelQuota(cfg.requests_per_window, cfg.window_seconds, cfg.requests_per_day)
+        return ModelQuota(
+            cfg.requests_per_window, cfg.window_seconds, cfg.requests_per_day, cfg.tokens_per_window
+        )
 
     def _reset_time(self) -> dt.datetime:
         return next_reset(self._now()).astimezone(self._zone)

@@ -2,25 +2,34 @@
 
 A plain function of (client, cache, papers): cached answers cost nothing; the rest are asked, ``concurrency``
 at a time, and every paper gets an :class:`~paper_digest.models.Analysis` whatever happened. What the model
-reads about a paper is ``prompt_for(paper)`` (title and abstract by default), so another presentation of the
-paper is one argument, not a new stage.
+reads about a paper is ``prompt_for(paper)``: by default its metadata, abstract and, from ``texts``, the full
+text's selection (:class:`.prompt.PaperText`), so another presentation of the paper is one argument, not a
+new stage.
+
+Every finished deep dive, fresh or cached, is held to what the model was given (system instruction and
+prompt): its markup made plain text, a code link the paper does not contain dropped, and the numbers the
+source lacks listed in ``Analysis.unverified_numbers`` (:func:`paper_digest.verify.check_deep_dive`). A deep
+dive written from the abstract alone is cached apart from one written from the full text, so a later run that
+has the full text asks again once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import ValidationError
 
 from ..models import Analysis, AnalysisStatus, DeepDive, LLMLedger, Paper, ScoredPaper
+from ..tokens import estimate_tokens
+from ..verify import check_deep_dive
 from .cache import AnalysisCache
 from .client import LLMClient, Purpose, Request
 from .messages import sentence
 from .outcome import Answer, Problem, status_of
-from .prompt import RESPONSE_SCHEMA, build_user_prompt
+from .prompt import RESPONSE_SCHEMA, PaperText, build_user_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -46,19 +55,44 @@ def problem_analysis(problem: Problem) -> Analysis:
     )
 
 
+def _variant(text: PaperText | None) -> str:
+    """The cache variant of a presentation: a deep dive from the abstract alone is kept apart."""
+    return "abstract" if text is None or text.origin == "abstract" else ""
+
+
+def ground(analysis: Analysis, source: str, text: PaperText | None) -> Analysis:
+    """A finished deep dive held to its source (see the module doc); anything else as it is."""
+    if analysis.status is not AnalysisStatus.DONE or analysis.deep_dive is None:
+        return analysis
+    dive, missing = check_deep_dive(analysis.deep_dive, source)
+    if missing:
+        logger.info("deep dive %s: %d numbers not in the source", analysis.model, len(missing))
+    origin = text.origin if text is not None else "abstract"
+    return analysis.model_copy(
+        update={"deep_dive": dive, "unverified_numbers": missing, "text_source": origin}
+    )
+
+
 def analyse_papers(
     client: LLMClient,
     cache: AnalysisCache,
     papers: Sequence[ScoredPaper],
     *,
     system: str,
-    prompt_for: Callable[[Paper], str] = build_user_prompt,
+    texts: Mapping[str, PaperText] | None = None,
+    prompt_for: Callable[[Paper], str] | None = None,
 ) -> tuple[dict[str, Analysis], LLMLedger]:
     """One Analysis per paper (keyed by Paper.id, in the order given) and what this call spent.
 
-    ``system`` is the system instruction (:func:`.prompt.build_system_instruction` of the profile); the cache
-    is keyed by the paper version, the model, the prompt version and the profile. Never raises for one
-    paper's trouble."""
+    ``system`` is the system instruction (:func:`.prompt.build_system_instruction` of the profile); ``texts``
+    what each paper's full text gave (by Paper.id; a paper without one is read from its abstract);
+    ``prompt_for`` replaces the whole presentation. The cache is keyed by the paper version, the model, the
+    prompt version, the profile and whether the full text was read. Never raises for one paper's trouble."""
+    given = texts or {}
+
+    def prompt(paper: Paper) -> str:
+        return prompt_for(paper) if prompt_for is not None else build_user_prompt(paper, given.get(paper.id))
+
     before = client.ledger()
     results: dict[str, Analysis] = {}
     todo: list[Paper] = []
@@ -69,7 +103,7 @@ def analyse_papers(
         if paper.id in results or any(p.id == paper.id for p in todo):
             continue
         for model in models:
-            deep_dive = cache.get(paper, model)
+            deep_dive = cache.get(paper, model, _variant(given.get(paper.id)))
             if deep_dive is not None:
                 results[paper.id] = Analysis(
                     status=AnalysisStatus.DONE, deep_dive=deep_dive, model=model, cached=True
@@ -84,8 +118,11 @@ def analyse_papers(
         for paper in todo:
             results[paper.id] = problem_analysis(blocked)
     elif todo:
-        results.update(_ask_all(client, cache, todo, system=system, prompt_for=prompt_for))
-    ordered = {sp.paper.id: results[sp.paper.id] for sp in papers}
+        results.update(_ask_all(client, cache, todo, system=system, prompt_for=prompt, texts=given))
+    ordered = {
+        sp.paper.id: ground(results[sp.paper.id], f"{system}\n{prompt(sp.paper)}", given.get(sp.paper.id))
+        for sp in papers
+    }
     return ordered, client.ledger().minus(before)
 
 
@@ -96,16 +133,23 @@ def _ask_all(
     *,
     system: str,
     prompt_for: Callable[[Paper], str],
+    texts: Mapping[str, PaperText],
 ) -> dict[str, Analysis]:
     progress = client.progress
     progress.begin("deep dives", len(papers))
+    system_tokens = estimate_tokens(system)
 
     def one(paper: Paper) -> Analysis:
-        request = Request(Purpose.DEEP_DIVE, system, prompt_for(paper), RESPONSE_SCHEMA, read=read_deep_dive)
+        prompt = prompt_for(paper)
+        tokens = system_tokens + estimate_tokens(prompt)
+        request = Request(
+            Purpose.DEEP_DIVE, system, prompt, RESPONSE_SCHEMA, read=read_deep_dive, tokens=tokens
+        )
         outcome = client.ask(request)
         progress.advance()
         if isinstance(outcome, Answer):
-            cache.put(paper, outcome.model, outcome.value, now=client.now())
+            variant = _variant(texts.get(paper.id))
+            cache.put(paper, outcome.model, outcome.value, now=client.now(), variant=variant)
             return Analysis(status=AnalysisStatus.DONE, deep_dive=outcome.value, model=outcome.model)
         return problem_analysis(outcome.problem)
 

@@ -19,7 +19,7 @@ import threading
 import zoneinfo
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -130,11 +130,13 @@ def next_reset(now: dt.datetime) -> dt.datetime:
 
 @dataclass(frozen=True)
 class ModelQuota:
-    """One model's free-tier limits: ``per_window`` requests in any ``window_seconds``, ``per_day`` a day."""
+    """One model's free-tier limits: ``per_window`` requests in any ``window_seconds``, ``per_day`` a day,
+    and at most ``tokens_per_window`` input tokens in any ``window_seconds`` (None: not limited here)."""
 
     per_window: int
     window_seconds: float
     per_day: int
+    tokens_per_window: int | None = None
 
 
 class DailyQuotaSpent(Exception):
@@ -151,6 +153,8 @@ class _ModelState:
     starts: deque[float]
     #: no request before this time (set after a per-minute 429, shared by every worker)
     blocked_until: float = 0.0
+    #: (start, estimated input tokens) of the requests that carried tokens, for the tokens-per-minute quota
+    tokens: deque[tuple[float, int]] = field(default_factory=deque)
 
 
 class RateLimiter:
@@ -286,9 +290,33 @@ class RateLimiter:
             state = self._state(model)
             state.blocked_until = max(state.blocked_until, self._clock() + seconds)
 
-    def acquire(self, model: str, cost: int = 1) -> None:
+    def _token_slot(self, state: _ModelState, quota: ModelQuota, start: float, tokens: int) -> float:
+        """The earliest time from ``start`` at which ``tokens`` more fit the model's tokens per window, and
+        reserve them. Caller holds the lock. A request larger than the whole allowance waits for an empty
+        window (and counts as the whole allowance)."""
+        limit = quota.tokens_per_window
+        if limit is None or tokens <= 0:
+            return start
+        need = min(tokens, limit)
+        span = quota.window_seconds + self._margin(quota)
+        while state.tokens and state.tokens[0][0] <= start - span:
+            state.tokens.popleft()
+        for index in range(len(state.tokens) + 1):
+            in_window = sum(n for at, n in list(state.tokens)[index:] if at > start - span)
+            if in_window + need <= limit:
+                break
+            start = max(start, state.tokens[index][0] + span)  # wait until this one leaves the window
+        state.tokens.append((start, need))
+        return start
+
+    def acquire(self, model: str, cost: int = 1, tokens: int = 0) -> None:
         """Wait for a slot for one request to ``model`` and count it as ``cost`` requests (a batch whose
         items the server counts one by one costs its item count; ``cost`` is capped at ``per_window``).
+
+        ``tokens`` (the request's estimated input tokens) also waits for room under the model's
+        ``tokens_per_window``: the free tier counts input tokens per minute too (quota id
+        GenerateContentInputTokensPerModelPerMinute-FreeTier, 250,000 for the Flash models:
+        google-gemini/gemini-cli #13112; Pickle-Pixel/ApplyPilot #42 shows AI Studio's table).
 
         Raises DailyQuotaSpent when the day's budget has not ``cost`` requests left.
 
@@ -311,6 +339,7 @@ class RateLimiter:
                 # the slot frees when the (keep + 1)-th most recent start leaves the window
                 oldest_in_window = state.starts[-(keep + 1)]
                 start = max(start, oldest_in_window + quota.window_seconds + self._margin(quota))
+            start = self._token_slot(state, quota, start, tokens)
             state.starts.extend([start] * cost)
             while len(state.starts) > per_window:
                 state.starts.popleft()

@@ -1,8 +1,9 @@
-"""The optional LLM re-rank stage: Gemini judges the offline ranking's top candidates in batches.
+"""The LLM re-rank stage: Gemini judges the offline ranking's top candidates in batches.
 
-Off unless ``scoring.llm_rerank`` is set. The top ``scoring.rerank_top`` papers of the offline ranking go to
-the model :data:`BATCH_SIZE` at a time (id, title and the first :data:`ABSTRACT_CHARS` characters of the
-abstract each); one request answers a JSON array of ``{id, relevance 0-10, reason}``. The final score blends
+On by default (``scoring.llm_rerank``) whenever a key is present; the pipeline builds it only then. The
+top ``scoring.rerank_top`` papers of the offline ranking go to the model :data:`BATCH_SIZE` at a time (id,
+title and the first :data:`ABSTRACT_CHARS` characters of the abstract each); one request answers a JSON
+array of ``{id, relevance 0-10, reason}``. The final score blends
 both judgements on the 0-100 scale::
 
     final = (1 - LLM_WEIGHT) * offline + LLM_WEIGHT * 10 * relevance      (LLM_WEIGHT = 0.5)

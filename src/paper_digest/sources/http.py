@@ -22,8 +22,11 @@ data. Time is read only through the injected clock (see ``paper_digest.clock``).
 from __future__ import annotations
 
 import email.utils
+import errno
 import logging
 import random
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -71,6 +74,42 @@ def _http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError, IndexError):
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it wraps (requests wraps urllib3, which wraps the socket error)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if current is None or any(current is s for s in seen) or len(seen) > 10:
+            continue
+        seen.append(current)
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None)]
+        todo += [arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException)]
+    return seen
+
+
+def connection_cause(exc: BaseException) -> str:
+    """Why a connection failed, in words a user can act on: the name did not resolve (DNS, no network), the
+    host refused, the proxy failed, TLS failed, or the connection was reset. Only exception classes are read,
+    never a message that could carry a URL with credentials."""
+    chain = _chain(exc)
+    if any(isinstance(e, requests.exceptions.ProxyError) for e in chain):
+        return "proxy error: check HTTPS_PROXY / HTTP_PROXY"
+    if any(isinstance(e, requests.exceptions.SSLError | ssl.SSLError) for e in chain):
+        return "TLS error"
+    if any(isinstance(e, socket.gaierror) for e in chain) or any(
+        type(e).__name__ == "NameResolutionError" for e in chain
+    ):
+        return "name resolution failed: no network or no DNS"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused"
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return "connection reset"
+    if any(isinstance(e, OSError) and e.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH) for e in chain):
+        return "network unreachable"
+    return exc.__class__.__name__
 
 
 class _Attempt(Exception):
@@ -251,12 +290,15 @@ class HttpClient:
         logger.debug("GET %s %s", url, dict(params or {}))
         try:
             response = self._session.get(url, params=dict(params or {}), timeout=self.timeout, stream=True)
-        except requests.Timeout:
+        except requests.Timeout as exc:
             self._last_done[host] = self.clock()
-            raise _Attempt("timeout", "timed out") from None
-        except requests.ConnectionError:
+            logger.debug("%s: %s", name, " <- ".join(type(e).__name__ for e in _chain(exc)))
+            what = "timed out connecting" if isinstance(exc, requests.ConnectTimeout) else "timed out"
+            raise _Attempt("timeout", what) from None
+        except requests.ConnectionError as exc:
             self._last_done[host] = self.clock()
-            raise _Attempt("connection", "connection failed") from None
+            logger.debug("%s: %s", name, " <- ".join(type(e).__name__ for e in _chain(exc)))
+            raise _Attempt("connection", f"connection failed ({connection_cause(exc)})") from None
         except requests.RequestException as exc:
             self._last_done[host] = self.clock()
             raise SourceError(

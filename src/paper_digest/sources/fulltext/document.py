@@ -12,18 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-#: Gemini counts "about 4 characters" per token for English text; CJK characters are about one token each.
-#: Source: ai.google.dev/gemini-api/docs/tokens ("For Gemini models, a token is equivalent to about 4
-#: characters. 100 tokens is equal to about 60-80 English words."). An estimate for budgets, not a count.
-CHARS_PER_TOKEN = 4.0
+from ...tokens import estimate_tokens
 
-_CJK = re.compile(r"[\u3000-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uff00-\uffef]")
-
-
-def estimate_tokens(text: str) -> int:
-    """Tokens ``text`` costs the model, estimated (4 characters per token, one per CJK character)."""
-    cjk = len(_CJK.findall(text))
-    return round(cjk + (len(text) - cjk) / CHARS_PER_TOKEN)
+__all__ = ["Block", "Document", "Section", "SectionKind", "bare_title", "classify", "estimate_tokens"]
 
 
 class SectionKind(StrEnum):

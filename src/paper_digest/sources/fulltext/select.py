@@ -27,6 +27,7 @@ LEFT_OUT = frozenset({SectionKind.REFERENCES, SectionKind.ACKNOWLEDGEMENTS, Sect
 #: tables may take at most this share of a section's allowance before paragraphs get the rest
 TABLE_SHARE = 0.6
 CUT = "[…]"
+_PREFERRED = re.compile(r"conclu", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。；;])\s+")
 
 
@@ -95,9 +96,15 @@ def _allowances(sections: list[Section], budget: int) -> dict[int, int]:
     spent = 0
     for members, share in groups:
         quota = int(budget * share)
-        need = sum(needs[i] for i in members)
+        # the conclusion proper before "Discussion", "Limitations", "Ethics": it states the claims
+        first = [i for i in members if _PREFERRED.search(sections[i].title)]
+        for i in first:
+            given[i] = min(needs[i], quota)
+            quota -= given[i]
+        rest = [i for i in members if i not in first]
+        need = sum(needs[i] for i in rest)
         grant = min(need, quota)
-        for i in members:  # inside a group, in proportion to each section's length
+        for i in rest:  # inside a group, in proportion to each section's length
             given[i] = int(grant * needs[i] / need) if need else 0
         spent += sum(given[i] for i in members)
     leftover = budget - spent
@@ -110,12 +117,15 @@ def _allowances(sections: list[Section], budget: int) -> dict[int, int]:
     return given
 
 
-def select_text(document: Document, budget_tokens: int, *, abstract: str = "") -> Selection:
+def select_text(
+    document: Document, budget_tokens: int, *, abstract: str = "", include_abstract: bool = True
+) -> Selection:
     """The parts of ``document`` the model reads, within ``budget_tokens`` (estimated).
 
-    ``abstract`` (the API's) stands in when the document's own is missing."""
+    ``abstract`` (the API's) stands in when the document's own is missing; ``include_abstract=False``
+    leaves it out (the caller shows it already) and gives the whole budget to the body."""
     parts: list[str] = []
-    summary = document.abstract.strip() or abstract.strip()
+    summary = (document.abstract.strip() or abstract.strip()) if include_abstract else ""
     if summary:
         parts.append(f"## Abstract\n{summary}")
     budget = budget_tokens - estimate_tokens(summary)
