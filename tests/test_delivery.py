@@ -454,3 +454,31 @@ timeout_seconds = 5
         assert len(box.messages) == 1
     finally:
         controller.stop()
+
+
+def test_chat_payloads_keep_outside_text_inert() -> None:
+    from paper_digest.delivery import Headline, Message
+    from paper_digest.delivery.webhook import feishu_payload, slack_payload
+
+    title = "A *bold* <script>&_claim_ [link](https://evil.example)"
+    message = Message(
+        subject="CV 论文日报 | 2026-06-12",
+        summary="扫描 3 篇。",
+        headlines=[
+            Headline(title=title, score="80", line="一句话 <b>", url="https://arxiv.org/abs/2606.00001")
+        ],
+        markdown="",
+        link=None,
+    )
+    card = feishu_payload(message)["card"]
+    text = card["elements"][2]["text"]["content"]
+    assert text.startswith(
+        "**1. [A \\*bold\\* &lt;script&gt;&amp;\\_claim\\_ \\[link\\](https://evil.example)]"
+    )
+    assert "(https://arxiv.org/abs/2606.00001)**（80 分）\n一句话 &lt;b&gt;" in text
+    assert not any(e["tag"] == "action" for e in card["elements"])  # no site_url: no button
+    slack = slack_payload(message)
+    section = slack["blocks"][2]["text"]["text"]
+    assert "&lt;script&gt;&amp;" in section and "<script>" not in section
+    assert section.startswith("*1. <https://arxiv.org/abs/2606.00001|A *bold* &lt;script&gt;")
+    assert slack["blocks"][-1]["type"] == "section"  # no link block without a site_url

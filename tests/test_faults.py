@@ -142,7 +142,7 @@ SOURCE_FAULTS = {
         [Reply(500, HTML_ERROR, {"Content-Type": "text/html"})] * SOURCE_ATTEMPTS,
         "failed",
         SOURCE_ATTEMPTS,
-        "HuggingFace 今日数据获取失败（HTTP 500 after 5 attempts）",
+        "HuggingFace 今日数据获取失败（服务器返回 HTTP 500，共尝试 5 次）",
         0,
     ),
     "hf-503-retry-after": SourceFault(
@@ -154,7 +154,7 @@ SOURCE_FAULTS = {
         [Reply(200, HTML_ERROR, {"Content-Type": "text/html"})],
         "failed",
         1,
-        "HuggingFace 今日数据获取失败（response is an HTML page, not a Daily Papers list）",
+        "HuggingFace 今日数据获取失败（返回的内容无法解析）",
         0,
     ),
     "hf-truncated-json": SourceFault(HF_PATH, [half], "ok", 1),
@@ -168,7 +168,7 @@ SOURCE_FAULTS = {
         [Reply(500, HTML_ERROR)] * SOURCE_ATTEMPTS,
         "failed",
         SOURCE_ATTEMPTS,
-        "arXiv 今日数据获取失败（HTTP 500 after 5 attempts）",
+        "arXiv 今日数据获取失败（服务器返回 HTTP 500，共尝试 5 次）",
         0,
     ),
     "arxiv-503-retry-after": SourceFault(
@@ -182,7 +182,7 @@ SOURCE_FAULTS = {
         [Reply(200, HTML_ERROR, {"Content-Type": "text/html"})],
         "failed",
         1,
-        "arXiv 今日数据获取失败（response is an HTML page, not an Atom feed）",
+        "arXiv 今日数据获取失败（返回的内容无法解析）",
         0,
     ),
     # the cut page yields the entries before the cut; paging by totalResults asks for the rest

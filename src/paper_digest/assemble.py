@@ -26,6 +26,29 @@ from .models import (
 
 SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
 
+#: why a source failed, in the reader's words, by ``SourceError.kind`` (the English detail, with the cause, is
+#: on the console and in the sidecar's ``sources[].detail``)
+_FAILURE_WORDS = {
+    "timeout": "请求超时",
+    "connection": "无法连接",
+    "broken": "连接在传输中断开",
+    "too_large": "返回的数据过大",
+    "request": "请求无法发出",
+    "offline": "离线运行，但没有保存这一天的原始响应",
+}
+
+
+def source_failure_words(kind: str | None, status: int | None, attempts: int | None) -> str:
+    """What went wrong with a source, in Chinese, for the digest's notice: never the English error text."""
+    if kind == "http" and status is not None:
+        words = f"服务器返回 HTTP {status}"
+    else:
+        words = _FAILURE_WORDS.get(kind or "", "返回的内容无法解析")
+    if attempts is not None and attempts > 1:
+        words += f"，共尝试 {attempts} 次"
+    return words
+
+
 #: For a selected paper the analyser returned nothing about (it should not happen; the next run retries).
 MSG_NOT_ANALYSED = "本次运行未能生成这篇论文的深度解读，将在下次运行时补全。"
 

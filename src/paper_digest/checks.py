@@ -51,6 +51,11 @@ def run_checks(
         results.append(CheckResult("output_dir", True, f"{config.digest.output_dir} is writable"))
     except PaperDigestError as exc:
         results.append(CheckResult("output_dir", False, str(exc)))
+    try:
+        store.check_writable(config.cache.dir, "cache.dir")
+        results.append(CheckResult("cache_dir", True, f"{config.cache.dir} is writable"))
+    except PaperDigestError as exc:
+        results.append(CheckResult("cache_dir", False, str(exc)))
     if api_key:
         results.append(CheckResult("api_key", True, "present (from the environment; not shown)"))
     else:

@@ -41,7 +41,10 @@ SLACK_SECTION_LIMIT = 3000
 
 
 def _lark_escape(text: str) -> str:
-    """lark_md is Markdown-like: keep a title's own * _ ~ [ ] from turning into markup."""
+    """lark_md is Markdown-like and reads tags (``<at id=all></at>`` mentions everyone, ``<font>``): keep a
+    title's own * _ ~ [ ] ` from turning into markup and its < > & into tags (HTML entities, which lark_md
+    shows as the characters)."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "".join("\\" + c if c in "*_~[]`" else c for c in text)
 
 
@@ -50,16 +53,17 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _line(index: int, item: Headline, *, link: str) -> str:
-    return f"**{index}. {link}**（{item.score} 分）" + (f"\n{item.line}" if item.line else "")
+def _line(index: int, item: Headline, *, link: str, line: str) -> str:
+    return f"**{index}. {link}**（{item.score} 分）" + (f"\n{line}" if line else "")
 
 
 def feishu_payload(message: Message) -> dict[str, Any]:
-    elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": message.summary}}]
+    summary = _lark_escape(message.summary)
+    elements: list[dict[str, Any]] = [{"tag": "div", "text": {"tag": "lark_md", "content": summary}}]
     for index, item in enumerate(message.headlines, start=1):
         title = _lark_escape(item.title)
         shown = f"[{title}]({item.url})" if item.url else title
-        text = _line(index, item, link=shown)
+        text = _line(index, item, link=shown, line=_lark_escape(item.line))
         elements += [{"tag": "hr"}, {"tag": "div", "text": {"tag": "lark_md", "content": text}}]
     if message.link:
         button = {
