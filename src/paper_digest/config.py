@@ -311,7 +311,15 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
     environment."""
     where = _field_path(loc)
     name = str(loc[-1]) if loc else ""
-    if name.lower().replace("-", "_") in _KEY_LIKE:
+    key = name.lower().replace("-", "_")
+    if loc[:1] == ("delivery",) and key in ("password", "smtp_password"):
+        return f"{where}: unknown key: the SMTP password is read from PAPER_DIGEST_SMTP_PASSWORD only"
+    if loc[:2] == ("delivery", "webhooks") and key in ("url", "webhook", "webhook_url"):
+        return (
+            f"{where}: unknown key: a webhook URL carries its token; put it in an environment variable "
+            "and name that variable in url_env"
+        )
+    if key in _KEY_LIKE:
         return f"{where}: {MSG_KEY_IN_TOML}"
     close = difflib.get_close_matches(name, _known_keys(loc[:-1]), n=1, cutoff=0.6)
     return f"{where}: unknown key (did you mean {close[0]}?)" if close else f"{where}: unknown key"
