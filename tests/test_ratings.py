@@ -162,3 +162,11 @@ def test_a_broken_ratings_file_is_one_line(config: Path) -> None:
     assert code == 2
     assert err.strip() == f"Error: {config.parent / 'ratings.txt'}:2: {SHAPE}"
     assert "Traceback" not in err
+
+
+def test_check_reports_the_ratings_file(config: Path) -> None:
+    code, out, _ = invoke(config, "check")
+    assert "ok   ratings: 0 in" in out and "the profile alone ranks until 3 ratings with a like" in out
+    (config.parent / "ratings.txt").write_text("like 2606.12575\nmaybe\n", encoding="utf-8")
+    code, out, _ = invoke(config, "check")
+    assert code == 0 and "warn ratings: " in out and ":2: expected 'like ID" in out
