@@ -118,7 +118,10 @@ def test_rerun_without_key_keeps_finished_deep_dives(world: World, monkeypatch: 
         (["--date", "2026-13-01"], "Error: invalid --date '2026-13-01': expected a date like 2026-06-12"),
         (["--date", "yesterday"], "Error: invalid --date 'yesterday': expected a date like 2026-06-12"),
         (["--date", "2999-01-01"], "Error: --date 2999-01-01 is in the future"),
-        (["--deep-dives", "99", "--date", DAY], "Error: --deep-dives 99: must be between 0 and 50"),
+        (
+            ["--deep-dives", "99", "--date", DAY],
+            "Error: Invalid value for '--deep-dives' / '-n': Input should be less than or equal to 50",
+        ),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(world: World, args: list[str], message: str) -> None:

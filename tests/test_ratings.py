@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paper_digest import cli
+from paper_digest.clock import Clock
 from paper_digest.models import Digest, DigestPaper, Source
 from paper_digest.ratings import (
     HEADER,
@@ -110,15 +111,18 @@ def test_known_titles_prefers_the_newest_digest() -> None:
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(cli, "NOW", lambda: dt.datetime(2026, 6, 12, 1, 0, tzinfo=dt.UTC))
+def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[digest]\noutput_dir = "out"\n[learning]\nmin_ratings = 3\n', encoding="utf-8")
     return path
 
 
+#: the command's clock: 2026-06-12, 09:00 in Shanghai
+TIME = Clock(now=lambda: dt.datetime(2026, 6, 12, 1, 0, tzinfo=dt.UTC))
+
+
 def invoke(config: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli.app, [*args, "--config", str(config)])
+    result = CliRunner().invoke(cli.app, [*args, "--config", str(config)], obj=TIME)
     return result.exit_code, result.stdout, result.stderr
 
 

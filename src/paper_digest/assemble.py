@@ -290,11 +290,26 @@ def _renotice(merged: Digest, new: Digest, llm_notice: str | None) -> list[str]:
     return kept
 
 
-def is_complete(digest: Digest) -> bool:
-    """A day needs no rerun: every source answered and every selected deep dive is finished or final."""
+def is_complete(
+    digest: Digest,
+    *,
+    deep_dives: int | None = None,
+    min_score: float = 0.0,
+    history: Mapping[str, FeaturedBefore] | None = None,
+) -> bool:
+    """A day needs no rerun: every source answered, every selected deep dive is finished or final, and (given
+    today's ``deep_dives`` setting) as many papers are featured as the setting asks for and the day has
+    eligible papers (at or above ``min_score``, not featured in ``history``): raising ``deep_dives`` reopens
+    a finished day."""
     if any(r.status is SourceStatus.FAILED for r in digest.sources):
         return False
-    return all(p.analysis_status is not AnalysisStatus.PENDING for p in digest.featured)
+    if any(p.analysis_status is AnalysisStatus.PENDING for p in digest.featured):
+        return False
+    if deep_dives is None:
+        return True
+    seen = history or {}
+    eligible = sum(1 for p in digest.papers if p.score >= min_score and (p.deep_dive or p.id not in seen))
+    return len(digest.featured) >= min(deep_dives, eligible)
 
 
 def scan_summary(digest: Digest) -> str:

@@ -609,6 +609,18 @@ def write_index(folder: Path, *, feed_url: str | None = None, site_url: str | No
     return files
 
 
+def day_is_complete(config: Config, day: dt.date) -> bool:
+    """True when the day's digest on disk needs no rerun under this config (`assemble.is_complete`)."""
+    existing = digest_status(config, day)
+    if existing is None:
+        return False
+    folder = config.digest.output_dir
+    history = assemble.featured_history(store.list_digests(folder), day, config.digest.dedup_days)
+    return assemble.is_complete(
+        existing, deep_dives=config.digest.deep_dives, min_score=config.digest.min_score, history=history
+    )
+
+
 def digest_status(config: Config, day: dt.date) -> Digest | None:
     """The digest already on disk for a day, if any."""
     return store.load_digest(store.digest_paths(config.digest.output_dir, day)[1])

@@ -634,12 +634,12 @@ def newest_first(digests: Sequence[Digest]) -> list[Digest]:
     return sorted(unique, key=lambda d: d.date, reverse=True)
 
 
-def render_index(digests: Sequence[Digest], *, template_dir: Path | None = None) -> str:
+def render_index(digests: Sequence[Digest]) -> str:
     """``digests/README.md``: every digest, newest first, with its count and top paper."""
     ordered = newest_first(digests)
     rows = [_index_row(d) for d in ordered]
     title = clip(ordered[0].title, TITLE_LIMIT) if ordered else "论文日报"
-    env = _environment(template_dir)
+    env = _environment(None)
     return _render(env, INDEX_TEMPLATE, {"rows": rows, "title": title, "digests": ordered})
 
 
