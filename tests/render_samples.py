@@ -96,7 +96,14 @@ def rich_digest() -> Digest:
             authors=["Grace Hopper", "Alan Turing"],
             abstract="Masked autoregressive models as image denoisers.",
             score=84.0,
-            score_reasons=reasons[1:2],
+            score_reasons=[
+                *reasons[1:2],
+                ScoreReason(
+                    kind="liked",
+                    detail="与你赞过的 2606.12575 相近（相似度 0.83，喜欢的把握 91%）",
+                    points=8.25,
+                ),
+            ],
             sources=[Source.ARXIV],
             links=_links("2606.14002"),
             arxiv=ArxivSignals(
@@ -207,6 +214,7 @@ def rich_digest() -> Digest:
             llm=ledger,
         ),
         min_score=30.0,
+        to_rate=["2606.16000", "2606.99999"],
     )
 
 

@@ -126,6 +126,18 @@ def test_deep_dives_read_html_pdf_or_abstract_and_numbers_are_checked(world: Wor
         assert rerun[none_vid]["text_source"] == "abstract"
 
 
+def test_no_key_fetches_no_full_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a key no deep dive is written: the picks' full texts are not fetched either."""
+    web = OrderedArxivWeb()
+    with World(tmp_path, monkeypatch=monkeypatch, api_key=None) as world:
+        world.server.route_prefix("/html/", web)
+        world.server.route_prefix("/pdf/", web)
+        world.serve_day(DAY)
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 0, result.output
+        assert web.requests == []
+
+
 def test_full_text_requests_keep_the_arxiv_spacing(world: World) -> None:
     """API pages and full-text requests of one run, all to arXiv: at least delay_seconds apart."""
     web = OrderedArxivWeb()

@@ -278,3 +278,24 @@ def test_one_interval_across_api_and_full_text(server: ScriptedServer, clock: Fa
     assert [kind for kind, _ in times] == ["api", "web", "web", "api"]
     gaps = [later - earlier for (_, earlier), (_, later) in itertools.pairwise(times)]
     assert all(gap >= 3.0 for gap in gaps), gaps
+
+
+def test_selection_keeps_the_conclusion_before_discussion() -> None:
+    from paper_digest.sources.fulltext import Block, Document, Section
+
+    long = " ".join(f"Discussion sentence number {i} about limits." for i in range(400))
+    doc = Document(
+        format="html",
+        sections=[
+            Section(title="3 Method", kind=SectionKind.METHOD, blocks=[Block(kind="text", text="M " * 4000)]),
+            Section(
+                title="7 Discussion", kind=SectionKind.CONCLUSION, blocks=[Block(kind="text", text=long)]
+            ),
+            Section(
+                title="8 Conclusion", kind=SectionKind.CONCLUSION, blocks=[Block(kind="text", text="We won.")]
+            ),
+        ],
+    )
+    chosen = select_text(doc, 2000)
+    assert "## 8 Conclusion\nWe won." in chosen.text
+    assert "7 Discussion" in chosen.truncated and "8 Conclusion" not in chosen.truncated

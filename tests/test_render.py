@@ -106,7 +106,7 @@ def test_one_line_cuts_english_at_a_word() -> None:
 
 
 def test_max_listed() -> None:
-    text = render_digest(rich_digest(), max_listed=1)
+    text = render_digest(rich_digest().model_copy(update={"to_rate": []}), max_listed=1)
     assert "另有 1 篇" in text and "An Old-Style" not in text
 
 

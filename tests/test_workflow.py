@@ -60,6 +60,15 @@ def test_runs_the_digest_with_the_secret_and_commits_only_digests() -> None:
     assert any("cache/restore" in u for u in cache_steps) and any("cache/save" in u for u in cache_steps)
 
 
+def test_delivery_secrets_reach_the_run_step_only() -> None:
+    (job,) = load()["jobs"].values()
+    steps = {step.get("name", step.get("uses")): step for step in job["steps"]}
+    env = steps["Write the digest"]["env"]
+    for name in ("PAPER_DIGEST_SMTP_PASSWORD", "PAPER_DIGEST_FEISHU_WEBHOOK", "PAPER_DIGEST_SLACK_WEBHOOK"):
+        assert env[name] == "${{ secrets." + name + " }}"
+        assert name not in job["env"]  # not job-wide: only the step that sends sees them
+
+
 def test_feed_links_derived_from_the_repository() -> None:
     (job,) = load()["jobs"].values()
     site = job["env"]["PAPER_DIGEST_SITE_URL"]

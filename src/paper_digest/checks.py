@@ -6,11 +6,14 @@ Returns results; printing is the CLI's job. The API key is only ever reported as
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import __version__, store
 from .config import API_KEY_VARIABLES, Config
+from .delivery import SMTP_PASSWORD_VARIABLE
 from .errors import PaperDigestError
 
 if TYPE_CHECKING:
@@ -39,7 +42,9 @@ class CheckResult:
     warning: bool = False
 
 
-def run_checks(config: Config, *, api_key: str | None, online: bool) -> list[CheckResult]:
+def run_checks(
+    config: Config, *, api_key: str | None, online: bool, env: Mapping[str, str] | None = None
+) -> list[CheckResult]:
     results = [CheckResult("config", True, "valid")]
     try:
         store.check_writable(config.digest.output_dir)
@@ -59,9 +64,30 @@ def run_checks(config: Config, *, api_key: str | None, online: bool) -> list[Che
         if c.enabled
     ]
     results.append(CheckResult("sources", bool(enabled), ", ".join(enabled) or "every source is disabled"))
+    results.extend(_delivery(config, os.environ if env is None else env))
     if online:
         results.extend(_online(config, api_key))
     return results
+
+
+def _delivery(config: Config, env: Mapping[str, str]) -> list[CheckResult]:
+    """Whether each configured delivery channel has its secret in the environment (never showing it). A
+    missing one is a warning: the digest is written all the same, and the delivery fails in one line."""
+    found: list[CheckResult] = []
+    email = config.delivery.email
+    if email.enabled:
+        where = f"{email.host}:{email.port} ({email.security}), {len(email.recipients)} recipient(s)"
+        if email.username and not env.get(SMTP_PASSWORD_VARIABLE, "").strip():
+            found.append(CheckResult("email", False, f"{where}: {SMTP_PASSWORD_VARIABLE} is not set", True))
+        else:
+            found.append(CheckResult("email", True, where))
+    for hook in config.delivery.webhooks:
+        name = f"{hook.kind} webhook"
+        if env.get(hook.url_env, "").strip():
+            found.append(CheckResult(name, True, f"{hook.url_env} is set (not shown)"))
+        else:
+            found.append(CheckResult(name, False, f"{hook.url_env} is not set", True))
+    return found
 
 
 def _online(config: Config, api_key: str | None) -> list[CheckResult]:

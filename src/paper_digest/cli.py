@@ -27,6 +27,7 @@ from .checks import run_checks
 from .config import Config, api_key_from_env, load_config
 from .errors import ConfigError, PaperDigestError, UsageError
 from .markup import safe_url
+from .models import DeliveryStatus
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -236,7 +237,14 @@ def _apply_flags(config: Config, output_dir: Path | None, deep_dives: int | None
 
 
 def _run_one(
-    config: Config, day: dt.date, today: dt.date, *, no_llm: bool, offline: bool, llm: LLMClient
+    config: Config,
+    day: dt.date,
+    today: dt.date,
+    *,
+    no_llm: bool,
+    offline: bool,
+    llm: LLMClient,
+    resend: bool = False,
 ) -> pipeline.RunResult:
     stages = pipeline.build_stages(
         config,
@@ -249,6 +257,7 @@ def _run_one(
         sleep=SLEEP,
         now=NOW,
         llm=llm,
+        resend=resend,
     )
     if stages.llm_notice == pipeline.MSG_NO_KEY:
         _progress(
@@ -276,8 +285,15 @@ def run(
     deep_dives: Annotated[
         int | None, typer.Option("--deep-dives", "-n", help="How many top papers get a deep dive.")
     ] = None,
+    resend: Annotated[
+        bool,
+        typer.Option(
+            "--resend", help="Send by email/webhook again, also on channels that already sent the day."
+        ),
+    ] = False,
 ) -> None:
-    """Fetch, score, analyse and render one day's digest: writes DATE.md and DATE.json.
+    """Fetch, score, analyse and render one day's digest: writes DATE.md and DATE.json, and sends it by
+    email / webhook when [delivery] is configured (once a day per channel).
 
     Exit codes: 0 digest written (also with parts missing, which the digest names), 1 nothing could be
     written (every source failed), 2 bad usage or config.
@@ -290,7 +306,7 @@ def run(
         _check_date(day, today, timezone=config.digest.timezone)
         llm = _llm_client(config)
         try:
-            result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm)
+            result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm, resend=resend)
         finally:
             llm.close()
     except PaperDigestError as exc:
@@ -305,6 +321,11 @@ def _report(result: pipeline.RunResult) -> None:
     else:
         typer.echo(f"{result.markdown_path} (kept: {result.note})")
     _progress(scan_summary(result.digest))
+    for attempt in result.deliveries:  # a failed delivery is one line, never a failed run
+        if attempt.status is DeliveryStatus.SENT:
+            _progress(f"delivery: sent by {attempt.channel}")
+        else:
+            typer.echo(f"Warning: delivery failed: {attempt.detail}", err=True)
 
 
 @app.command()

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 from .markup import safe_url
@@ -233,6 +233,46 @@ class LearningConfig(_Strict):
     ask: Annotated[int, Field(ge=0, le=10)] = 3
 
 
+class EmailConfig(_Strict):
+    """SMTP delivery; the password comes from PAPER_DIGEST_SMTP_PASSWORD in the environment only."""
+
+    enabled: bool = False
+    host: str = ""
+    #: 587 for STARTTLS (RFC 3207), 465 for implicit TLS (RFC 8314), 25 for plain SMTP
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    #: login name; empty: no login
+    username: str = ""
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+
+    @model_validator(mode="after")
+    def _complete_when_enabled(self) -> EmailConfig:
+        if self.enabled:
+            missing = [name for name in ("host", "sender") if not getattr(self, name).strip()]
+            if not self.recipients:
+                missing.append("recipients")
+            if missing:
+                raise ValueError(f"email delivery needs {', '.join(missing)}")
+        return self
+
+
+class WebhookConfig(_Strict):
+    """A webhook: its URL (which carries the token) is read from the environment variable ``url_env``."""
+
+    kind: Literal["feishu", "slack", "json"]
+    url_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
+
+
+class DeliveryConfig(_Strict):
+    #: how many top papers a chat message lists
+    top: Annotated[int, Field(ge=1, le=20)] = 5
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+
 class CacheConfig(_Strict):
     #: analysis cache and raw responses; relative paths are relative to the config file
     dir: Path = Path(".paper-digest-cache")
@@ -245,6 +285,7 @@ class Config(_Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     scoring: ScoringConfig = Field(default_factory=ScoringConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
 
 

@@ -85,3 +85,8 @@ class StoreError(PaperDigestError):
 
 class LockedError(StoreError):
     """Another run holds the output folder's lock."""
+
+
+class DeliveryError(PaperDigestError):
+    """Sending the digest by email or webhook failed. Recorded in the sidecar and told on stderr in one line;
+    never fails the run. The message never carries a password or a webhook URL (they hold secrets)."""

@@ -277,6 +277,24 @@ class FetchResult(BaseModel):
     report: SourceReport
 
 
+class DeliveryStatus(StrEnum):
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class Delivery(BaseModel):
+    """One attempt to send a day's digest on one channel (never a secret: the webhook is named by the
+    environment variable holding its URL)."""
+
+    channel: str = Field(
+        description="'email', or a webhook as 'KIND (ENV_VARIABLE)', e.g. 'feishu (FEISHU_URL)'"
+    )
+    status: DeliveryStatus
+    #: why it failed, one line; never a password, a webhook URL or a response body
+    detail: str | None = None
+    at: dt.datetime | None = None
+
+
 class DigestPaper(BaseModel):
     """One ranked candidate as it appears in the digest and the JSON sidecar."""
 
@@ -344,6 +362,10 @@ class Digest(BaseModel):
     #: when this day's digest last changed (UTC): kept by a rerun that writes the same digest, so reruns stay
     #: byte-identical; the feed entry's ``updated``. None in sidecars written before it was recorded.
     updated: dt.datetime | None = None
+    #: the channels the digest was sent on (email, webhooks): one that sent it is not used again that day
+    deliveries: list[Delivery] = Field(default_factory=list)
+    #: ids of unrated papers whose like / dislike would teach the ranking most (the model is least sure)
+    to_rate: list[str] = Field(default_factory=list)
 
     @property
     def featured(self) -> list[DigestPaper]:

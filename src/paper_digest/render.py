@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -99,6 +100,8 @@ ABSTRACT_EXCERPT = 500
 REASON_LIMIT = 140
 ONE_LINE_LIMIT = 160
 TOPICS_SHOWN = 3
+#: the reasons whose topic the one-line column names: the paper's own words matched the profile
+TOPIC_KINDS = frozenset({"keyword", "description"})
 AUTHORS_SHOWN = 3
 
 
@@ -139,6 +142,10 @@ class PaperView:
     from_abstract: bool = False
     #: numbers of the deep dive not found in the text the model read (⚠️)
     unverified: list[str] = field(default_factory=list)
+    #: the copyable like / dislike commands (trusted Markdown built from a validated id), or None
+    rate_line: SafeMd | None = None
+    #: what the ratings changed: "与你赞过的 2606.12575 相近 +8.2 分", or None
+    learned: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,8 @@ class DigestView:
     score_line: str
     empty_reason: str | None
     all_papers: list[PaperView] = field(default_factory=list)
+    #: the papers the learned model is least sure about, with their like / dislike commands
+    to_rate: list[PaperView] = field(default_factory=list)
 
 
 def _authors(names: Sequence[str]) -> str:
@@ -207,7 +216,9 @@ def _links(paper: DigestPaper) -> list[Link]:
 def _topics(paper: DigestPaper) -> list[str]:
     """The profile topics a paper matched, strongest first, as a reader names them (the scorer's
     ``topic``)."""
-    positive = sorted((r for r in paper.score_reasons if r.points > 0), key=lambda r: (-r.points, r.detail))
+    # only what the paper's text matched (keyword, description): a semantic closeness is no "涉及"
+    matched = (r for r in paper.score_reasons if r.points > 0 and r.kind in TOPIC_KINDS)
+    positive = sorted(matched, key=lambda r: (-r.points, r.detail))
     topics: list[str] = []
     for reason in positive:
         topic = clip(reason.topic, 30)
@@ -229,6 +240,25 @@ def _reason(paper: DigestPaper) -> str:
     return ""
 
 
+_RATE_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z.-]*(?:\.[A-Z]{2})?/\d{7})$")
+
+
+def rate_line(paper_id: str) -> SafeMd | None:
+    """The like / dislike commands for a paper, as code spans to copy (only for a well-formed arXiv id)."""
+    if not _RATE_ID.match(paper_id):
+        return None
+    return SafeMd(f"👍 `paper-digest like {paper_id}` · 👎 `paper-digest dislike {paper_id}`")
+
+
+def _learned(paper: DigestPaper) -> str | None:
+    """The learned adjustment's reason in short: its sentence up to the bracket, and its points."""
+    for reason in paper.score_reasons:
+        if reason.kind in ("liked", "learned") and reason.points:
+            sentence = clip(reason.detail.split("（", 1)[0], 80)
+            return f"{sentence} {reason.points:+.1f} 分"
+    return None
+
+
 def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
     analysis = paper.analysis if paper.analysis_status is AnalysisStatus.DONE else None
     status = paper.analysis_status
@@ -238,6 +268,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
     title_zh = clip(analysis.title_zh, TITLE_LIMIT) if analysis is not None else ""
     comment = clip(paper.arxiv.comment, 200) if paper.arxiv is not None else ""
     reason = _reason(paper)
+    learned = _learned(paper)
     summary = clip(analysis.one_sentence, ONE_LINE_LIMIT) if analysis is not None else ""
     return PaperView(
         paper=paper,
@@ -250,7 +281,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         badges=_badges(paper),
         comment=comment or None,
         links=_links(paper),
-        one_line=summary or reason,
+        one_line=summary or "；".join(part for part in (reason, learned) if part),
         reason=reason,
         analysis=analysis,
         status=status.value,
@@ -259,6 +290,8 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         abstract=clip(paper.abstract, ABSTRACT_EXCERPT),
         from_abstract=analysis is not None and paper.text_source == "abstract",
         unverified=[clip(n, 24) for n in paper.unverified_numbers[:20]] if analysis is not None else [],
+        rate_line=rate_line(paper.id),
+        learned=learned,
     )
 
 
@@ -365,6 +398,15 @@ def _hidden_line(below: int, capped: int, floor: float, max_listed: int | None, 
     return None
 
 
+def top_papers(
+    digest: Digest, count: int, *, list_min_score: float | None = None
+) -> tuple[str, list[PaperView]]:
+    """The day's summary line and its top papers (deep dives first, then the listed ones), for a message that
+    is not the digest itself (email subject lines, chat webhooks)."""
+    view = digest_view(digest, list_min_score=list_min_score)
+    return view.scan_line, (view.featured + view.others)[: max(0, count)]
+
+
 def digest_view(
     digest: Digest, *, max_listed: int | None = None, list_min_score: float | None = None
 ) -> DigestView:
@@ -383,6 +425,7 @@ def digest_view(
         others = others[:max_listed]
     hidden = below + capped
     notices = _notices(digest)
+    by_id = {v.paper.id: v for v in reversed(views)}  # a duplicated id: its first (best-ranked) view
     return DigestView(
         digest=digest,
         scan_line=_scan_line(digest),
@@ -398,6 +441,7 @@ def digest_view(
         ),
         empty_reason=_empty_reason(digest, notices),
         all_papers=featured + others,
+        to_rate=[by_id[pid] for pid in digest.to_rate if pid in by_id],
     )
 
 

@@ -46,7 +46,7 @@ from ..config import LLMConfig
 from ..models import LLMLedger
 from .gemini import GeminiProvider
 from .outcome import NEXT_MODEL, STOP_ALL, Answer, Kind, Outcome, Pending, Problem, outcome_of
-from .provider import CallError, Finish, Provider, Question, Reply
+from .provider import CallError, Finish, Provider, Question, Reply, Send
 from .quota import DailyQuotaSpent, ModelQuota, RateLimiter, next_reset
 
 logger = logging.getLogger(__name__)
@@ -326,13 +326,14 @@ class LLMClient:
             before_sleep=before_sleep,
             reraise=True,
         )
+        send = provider.prepare(question)  # built before a slot is taken: the slot's time goes to the request
         try:
-            reply: Reply = retrying(self._attempt, provider, question, cost, tokens)
+            reply: Reply = retrying(self._attempt, send, question, cost, tokens)
         except _Retry as exc:
             raise exc.error from None
         return reply
 
-    def _attempt(self, provider: Provider, question: Question, cost: int, tokens: int = 0) -> Reply:
+    def _attempt(self, send: Send, question: Question, cost: int, tokens: int = 0) -> Reply:
         model = question.model
         if self._stopped is not None:
             raise CallError(self._stopped.kind)
@@ -346,7 +347,7 @@ class LLMClient:
         with self._lock:
             self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1
         try:
-            return provider.generate(question)
+            return send()
         except CallError as exc:
             failure = exc
         self._note(model, failure)

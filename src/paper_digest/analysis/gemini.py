@@ -41,7 +41,7 @@ from google.genai import types
 
 from ..config import LLMConfig
 from .outcome import Kind
-from .provider import CallError, Finish, Question, Reply
+from .provider import CallError, Finish, Question, Reply, Send
 from .quota import QuotaKind, classify_429
 
 logger = logging.getLogger(__name__)
@@ -170,20 +170,26 @@ def read_response(response: types.GenerateContentResponse) -> Reply:
 
 class GeminiProvider:
     """The google-genai client, built once. Construction errors propagate (the client turns them into an
-    outcome); :meth:`generate` raises only :class:`CallError`."""
+    outcome); a prepared request raises only :class:`CallError`."""
 
     def __init__(self, cfg: LLMConfig, api_key: str) -> None:
         self._client = genai.Client(api_key=api_key, http_options=http_options(cfg))
 
-    def generate(self, question: Question) -> Reply:
-        config = types.GenerateContentConfig(
-            system_instruction=question.system,
-            response_mime_type="application/json",
-            response_schema=question.schema,
-            max_output_tokens=question.max_output_tokens,
-            thinking_config=thinking_config(question.model),
-            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),  # no tools here
-        )
+    def prepare(self, question: Question) -> Send:
+        try:
+            config = types.GenerateContentConfig(
+                system_instruction=question.system,
+                response_mime_type="application/json",
+                response_schema=question.schema,
+                max_output_tokens=question.max_output_tokens,
+                thinking_config=thinking_config(question.model),
+                automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),  # no tools
+            )
+        except ValueError:  # a settings combination the SDK refuses before sending: a rejected request
+            raise CallError(Kind.REJECTED, detail="config") from None
+        return lambda: self._send(question, config)
+
+    def _send(self, question: Question, config: types.GenerateContentConfig) -> Reply:
         # the classification happens outside the except blocks: a log handler that fails while an SDK error
         # is being handled would print that error, body and all, as the failure's context
         failure: CallError | None = None

@@ -8,6 +8,7 @@ provider's. :mod:`.gemini` is the Gemini API's; an OpenAI-compatible endpoint wo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -64,11 +65,17 @@ class Question:
     max_output_tokens: int
 
 
-class Provider(Protocol):
-    """One service. Built once per client; thread-safe for concurrent :meth:`generate` calls."""
+#: one prepared request: calling it sends it and returns the Reply (or raises :class:`CallError`)
+Send = Callable[[], Reply]
 
-    def generate(self, question: Question) -> Reply:
-        """One request. Raises :class:`CallError` for every failure it can name."""
+
+class Provider(Protocol):
+    """One service. Built once per client; thread-safe for concurrent sends."""
+
+    def prepare(self, question: Question) -> Send:
+        """Everything the request needs, built before the client takes a rate-limit slot (so the time between
+        the slot and the request reaching the service stays short); the returned call sends it. Each call of
+        it is one request. It raises :class:`CallError` for every failure it can name."""
         ...
 
     def list_models(self) -> list[str]:

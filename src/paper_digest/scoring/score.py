@@ -292,3 +292,22 @@ def top_unique(ranked: Sequence[ScoredPaper], count: int) -> dict[str, ScoredPap
             break
         top.setdefault(scored.paper.id, scored)
     return top
+
+
+def concept_strengths(papers: Sequence[Paper], profile: ProfileConfig) -> tuple[list[str], list[list[float]]]:
+    """Per paper, how strongly it matches each profile concept: ``weight * saturation`` as the score sums it
+    (before the cross-concept discount; 0 for a concept it does not match). The concepts' labels come first.
+    What the learner of :mod:`.learn` reads as its lexical features."""
+    compiled = compile_profile(profile)
+    labels = [f"{c.kind}:{c.label}" for c in compiled.concepts]
+    rows: list[list[float]] = []
+    for paper in papers:
+        hits, abstract_len = _match_paper(paper, compiled)
+        row = [0.0] * len(labels)
+        for index, counts in hits.counts.items():
+            concept = compiled.concepts[index]
+            row[index] = (1.0 if concept.kind == "exclude" else concept.weight) * _saturate(
+                counts, abstract_len
+            )
+        rows.append(row)
+    return labels, rows

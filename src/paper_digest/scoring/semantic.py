@@ -50,7 +50,7 @@ import numpy.typing as npt
 from ..config import ProfileConfig
 from ..errors import PaperDigestError
 from ..models import Paper, ScoredPaper, ScoreReason
-from .text import GLOSSARY, split_first_sentence, topic_name
+from .text import GLOSSARY, split_first_sentence
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -238,9 +238,6 @@ class Query:
     label: str  # how a reader is told about it
     text: str
     weight: float
-    #: the keyword as the digest's one-line column names it (Chinese where known); None for the description
-    #: and liked papers, which name no topic
-    topic: str | None = None
 
 
 def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list[Query]:
@@ -253,9 +250,7 @@ def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list
     for key, weight in sorted(profile.keywords.items()):
         variants = [v.strip() for v in key.split("|") if v.strip()]
         if weight > 0 and variants:
-            queries.append(
-                Query("keyword", f"'{variants[0]}'", ", ".join(variants), weight, topic_name(variants[0]))
-            )
+            queries.append(Query("keyword", f"'{variants[0]}'", ", ".join(variants), weight))
     for paper in liked:
         queries.append(Query("liked", f"liked paper {paper.id}", paper_view(paper), LIKED_WEIGHT))
     return queries
@@ -300,10 +295,7 @@ class SemanticScorer:
                 out.append(scored)
                 continue
             reason = ScoreReason.model_construct(
-                kind="semantic",
-                detail=self._detail(value, row),
-                points=points,
-                topic=self.queries[int(row.argmax())].topic if value >= 0 else None,
+                kind="semantic", detail=self._detail(value, row), points=points
             )
             out.append(
                 ScoredPaper.model_construct(

@@ -130,14 +130,24 @@ def _html(client: Getter, url: str) -> Document | None:
 
 
 def fetch_full_text(
-    client: Getter, cfg: ArxivConfig, paper: Paper, *, cache: FullTextCache | None = None
+    client: Getter,
+    cfg: ArxivConfig,
+    paper: Paper,
+    *,
+    cache: FullTextCache | None = None,
+    cached_only: bool = False,
 ) -> FullText:
-    """The full text of ``paper`` (HTML, else PDF), or the reason the abstract stands in. Never raises."""
+    """The full text of ``paper`` (HTML, else PDF), or the reason the abstract stands in. Never raises.
+
+    ``cached_only`` makes no request: what the cache holds, else the abstract (reason "failed", not cached),
+    for a run that cannot ask the model anyway (no key) but may serve cached deep dives."""
     vid = paper.versioned_id
     if not cfg.full_text:
         return FullText(paper=vid, origin=Origin.ABSTRACT, reason=Reason.DISABLED)
     if cache is not None and (hit := cache.load(vid)) is not None:
         return hit
+    if cached_only:
+        return FullText(paper=vid, origin=Origin.ABSTRACT, reason=Reason.FAILED)
     result = _fetch(client, cfg, paper)
     if cache is not None and (result.reason is None or result.reason in FINAL):
         cache.save(result)

@@ -27,6 +27,7 @@ LEFT_OUT = frozenset({SectionKind.REFERENCES, SectionKind.ACKNOWLEDGEMENTS, Sect
 #: tables may take at most this share of a section's allowance before paragraphs get the rest
 TABLE_SHARE = 0.6
 CUT = "[…]"
+_PREFERRED = re.compile(r"conclu", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。；;])\s+")
 
 
@@ -95,9 +96,15 @@ def _allowances(sections: list[Section], budget: int) -> dict[int, int]:
     spent = 0
     for members, share in groups:
         quota = int(budget * share)
-        need = sum(needs[i] for i in members)
+        # the conclusion proper before "Discussion", "Limitations", "Ethics": it states the claims
+        first = [i for i in members if _PREFERRED.search(sections[i].title)]
+        for i in first:
+            given[i] = min(needs[i], quota)
+            quota -= given[i]
+        rest = [i for i in members if i not in first]
+        need = sum(needs[i] for i in rest)
         grant = min(need, quota)
-        for i in members:  # inside a group, in proportion to each section's length
+        for i in rest:  # inside a group, in proportion to each section's length
             given[i] = int(grant * needs[i] / need) if need else 0
         spent += sum(given[i] for i in members)
     leftover = budget - spent
