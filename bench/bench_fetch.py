@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from sources_helpers import FakeClock, FakeExportApi, ScriptedServer, cs_cv_day
 
 from paper_digest.config import ArxivConfig
+from paper_digest.sources import arxiv
 from paper_digest.sources.arxiv import fetch_arxiv
 from paper_digest.sources.calendar import announcement_for
 from paper_digest.sources.http import HttpClient
@@ -41,9 +42,8 @@ def main() -> None:
             "/api/query", FakeExportApi(cs_cv_day(DAY.isoformat(), (ann.window_start, ann.window_end)))
         )
         for page_size in (100, 200):
-            cfg = ArxivConfig(
-                api_url=server.url + "/api/query", delay_seconds=0.2, page_size=page_size, mode="api"
-            )
+            arxiv.PAGE_SIZE = page_size  # a constant of the product; the benchmark compares two values
+            cfg = ArxivConfig(api_url=server.url + "/api/query", delay_seconds=0.2)
             client = HttpClient(user_agent="paper-digest/bench", timeout=30)
             started = time.perf_counter()
             result = fetch_arxiv(client, cfg, DAY, today=DAY + dt.timedelta(days=30))

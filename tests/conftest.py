@@ -53,33 +53,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture
-def figures(request: pytest.FixtureRequest) -> object:
-    """A row of the fault suite's summary table (tests/fault_figures.py) for this test."""
-    import fault_figures
-
-    return fault_figures.row(request.node.nodeid)
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Print the fault suite's figures (scenarios run, held, requests made against expected)."""
-    import fault_figures
-
-    outcomes: dict[str, str] = {}
-    for outcome in ("passed", "failed", "error", "xfailed", "xpassed", "skipped"):
-        for report in terminalreporter.stats.get(outcome, []):
-            nodeid = getattr(report, "nodeid", "")
-            if outcome == "passed" and getattr(report, "when", "call") != "call":
-                continue  # a passing setup or teardown says nothing about the test itself
-            if outcomes.get(nodeid) not in ("failed", "error"):
-                outcomes[nodeid] = outcome
-    lines = fault_figures.summary_lines(outcomes)
-    if lines:
-        terminalreporter.section("fault suite figures")
-        for line in lines:
-            terminalreporter.write_line(line)
-
-
 # -- the fake Gemini server (test modules that need other `clock`/`server` fixtures define their own) ----
 
 

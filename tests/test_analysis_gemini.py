@@ -23,6 +23,7 @@ from paper_digest.analysis import (
     Problem,
     analyse_papers,
     build_system_instruction,
+    client,
     profile_fingerprint,
     sentence,
 )
@@ -300,10 +301,14 @@ def test_503_forever_fails_after_max_attempts(
 
 
 def test_retry_time_budget_bounds_the_attempts(
-    make_analyzer: Callable[..., Analyzer], server: FakeGemini, clock: FakeClock
+    make_analyzer: Callable[..., Analyzer],
+    server: FakeGemini,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     server.script(*["500"] * 10)
-    results, _ = make_analyzer(max_attempts=10, max_retry_seconds=10.0).analyse(make_papers(1))
+    monkeypatch.setattr(client, "MAX_RETRY_SECONDS", 10.0)
+    results, _ = make_analyzer(max_attempts=10).analyse(make_papers(1))
     assert results["2606.00000"].reason == "http_500"
     assert sum(clock.sleeps) <= 10.0
     assert server.count(MODEL) == 3  # waits of ~2 s and ~4 s fit in 10 s, the next ~8 s does not

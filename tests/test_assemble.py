@@ -143,6 +143,17 @@ def test_carry_over_keeps_finished_analyses_and_quality_orders_runs() -> None:
     assert not assemble.is_complete(partial)
 
 
+def test_raising_deep_dives_reopens_a_finished_day() -> None:
+    ranked = [scored("1", 90), scored("2", 80), scored("3", 70), scored("4", 10)]
+    done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
+    day = build(ranked, ranked[:2], {"1": done, "2": done})
+    assert assemble.is_complete(day) and assemble.is_complete(day, deep_dives=2, min_score=30)
+    assert not assemble.is_complete(day, deep_dives=3, min_score=30)  # paper 3 is eligible: run again
+    assert assemble.is_complete(day, deep_dives=5, min_score=75)  # nothing more above the threshold
+    recent = {"3": assemble.FeaturedBefore(1, day.date)}
+    assert assemble.is_complete(day, deep_dives=3, min_score=30, history=recent)  # 3 was featured lately
+
+
 def test_pending_notice_names_the_quota() -> None:
     ranked = [scored("1", 90), scored("2", 80)]
     quota = Analysis(status=AnalysisStatus.PENDING, reason="quota_daily", message="今日配额已用尽")

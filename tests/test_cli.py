@@ -13,7 +13,7 @@ from sources_helpers import Reply
 from typer.testing import CliRunner
 from world import API_KEY, MODEL, World
 
-from paper_digest import __version__, cli, store
+from paper_digest import __version__, assemble, cli, store
 from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
@@ -118,7 +118,10 @@ def test_rerun_without_key_keeps_finished_deep_dives(world: World, monkeypatch: 
         (["--date", "2026-13-01"], "Error: invalid --date '2026-13-01': expected a date like 2026-06-12"),
         (["--date", "yesterday"], "Error: invalid --date 'yesterday': expected a date like 2026-06-12"),
         (["--date", "2999-01-01"], "Error: --date 2999-01-01 is in the future"),
-        (["--deep-dives", "99", "--date", DAY], "Error: --deep-dives 99: must be between 0 and 50"),
+        (
+            ["--deep-dives", "99", "--date", DAY],
+            "Error: Invalid value for '--deep-dives' / '-n': Input should be less than or equal to 50",
+        ),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(world: World, args: list[str], message: str) -> None:
@@ -149,14 +152,26 @@ def test_version_and_help() -> None:
         assert result.exit_code == 0 and "--no-llm" in result.stdout and "Exit codes" in result.stdout
 
 
+def test_source_failure_words_are_chinese() -> None:
+    words = assemble.source_failure_words
+    assert words("connection", None, 5) == "无法连接，共尝试 5 次"
+    assert words("timeout", None, 1) == "请求超时"
+    assert words("http", 404, 1) == "服务器返回 HTTP 404"
+    assert words("offline", None, None) == "离线运行，但没有保存这一天的原始响应"
+    assert words(None, None, None) == "返回的内容无法解析"  # a body that is not the source's format
+
+
 def test_one_source_failing_is_said_plainly(world: World) -> None:
     world.hf_replies([Reply(500, b"<html>Internal error</html>")])
     result = world.run("run", "--date", DAY)
     assert result.exit_code == 0, result.output
     md = world.markdown(DAY)
     assert "HuggingFace 今日数据获取失败" in md and "Internal error" not in md
+    # the reader's sentence is Chinese; the English detail stays in the sidecar (and on the console)
+    assert "HuggingFace 今日数据获取失败（服务器返回 HTTP 500，共尝试 5 次）" in md and "attempts" not in md
     sidecar = world.sidecar(DAY)
     assert [s["status"] for s in sidecar["sources"]] == ["failed", "ok"]
+    assert sidecar["sources"][0]["detail"] == "HTTP 500 after 5 attempts"
     assert sidecar["stats"]["candidates_by_source"]["arxiv"] == 80
 
 
@@ -226,6 +241,17 @@ def test_offline_rerun_uses_the_kept_raw_responses(world: World) -> None:
     assert result.exit_code == 0, result.output
     assert len(world.server.requests) == fetched
     assert [p["id"] for p in world.sidecar(DAY)["papers"]] == ids
+
+
+def test_offline_rerun_of_a_finished_day_changes_no_byte(world: World) -> None:
+    """An --offline rerun makes no request: the sources' request counts (0) used to count as a change, so the
+    sidecar and the feed entry got a new ``updated`` and feed readers showed the same day again."""
+    assert world.run("run", "--date", DAY).exit_code == 0
+    before = {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()}
+    result = world.run("run", "--date", DAY, "--offline")
+    assert result.exit_code == 0, result.output
+    assert {p.name: p.read_bytes() for p in sorted(world.out.iterdir()) if p.is_file()} == before
+    assert [s["requests"] for s in world.sidecar(DAY)["sources"]] == [1, 1]
 
 
 def test_backfill_across_a_weekend_skips_complete_days(world: World) -> None:
@@ -299,6 +325,18 @@ def test_unwritable_output_folder_exits_2_before_fetching(world: World) -> None:
     assert result.exit_code == 2
     assert first_line_error(result.stderr).startswith("Error: digest.output_dir:")
     assert world.requests_to("/api/daily_papers") == 0
+
+
+def test_unwritable_cache_folder_exits_2_before_fetching_and_check_says_so(world: World) -> None:
+    """It used to fetch first and then fail with exit 1 on the raw archive ("cannot write to .../raw/DATE"),
+    while `check` said everything was fine."""
+    (world.root / "cache").write_text("a file where the cache folder should be", encoding="utf-8")
+    result = world.run("run", "--date", DAY)
+    assert result.exit_code == 2
+    assert first_line_error(result.stderr).startswith("Error: cache.dir:")
+    assert world.requests_to("/api/daily_papers") == 0 and not world.out.exists()
+    check = world.run("check")
+    assert check.exit_code == 1 and "FAIL cache_dir: cache.dir:" in check.stdout
 
 
 def test_llm_rerank_blends_into_the_ranking_and_shares_the_budget(world: World) -> None:

@@ -57,6 +57,17 @@ def test_help_pages_keep_sentences_whole_and_flags_without_a_type(command: list[
             "(export GEMINI_API_KEY=...); remove it from the file",
         ),
         ("[digest]\ntimezone = 'Mars/Olympus'\n", "digest.timezone: unknown timezone 'Mars/Olympus'"),
+        (
+            "[delivery.email]\npassword = 'AIza-secret'\n",
+            "delivery.email.password: unknown key: "
+            "the SMTP password is read from PAPER_DIGEST_SMTP_PASSWORD only",
+        ),
+        (
+            "[[delivery.webhooks]]\nkind = 'slack'\nurl_env = 'SLACK'\n"
+            "url = 'https://hooks.slack.com/services/AIza-secret'\n",
+            "delivery.webhooks.0.url: unknown key: a webhook URL carries its token; put it in an environment "
+            "variable and name that variable in url_env",
+        ),
     ],
 )
 def test_config_mistakes_are_one_exact_line(world: World, toml: str, line: str) -> None:

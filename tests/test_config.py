@@ -125,6 +125,37 @@ def test_api_key_comes_from_the_environment_only() -> None:
     assert api_key_from_env({"GEMINI_API_KEY": "  "}) is None
 
 
+def test_removed_keys_load_with_one_line_each(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """An existing config with keys issue 16 removed still loads; each removed key is named once."""
+    text = """
+[sources.huggingface]
+limit = 50
+[sources.arxiv]
+mode = "api"
+page_size = 100
+[llm]
+max_retry_seconds = 60
+max_attempts = 3
+"""
+    with caplog.at_level("WARNING", logger="paper_digest.config"):
+        config = load_config(write(tmp_path, text), env={})
+    assert config.llm.max_attempts == 3
+    lines = [r.getMessage() for r in caplog.records]
+    for key in ("sources.huggingface.limit", "sources.arxiv.mode", "sources.arxiv.page_size"):
+        assert sum(key in line and "the key is ignored" in line for line in lines) == 1, lines
+    assert sum("llm.max_retry_seconds" in line for line in lines) == 1
+
+
+def test_flags_are_validated_with_the_file_and_win_over_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "[digest]\ndeep_dives = 3\n")
+    config = load_config(path, env={}, flags={(("digest",), "deep_dives"): 7})
+    assert config.digest.deep_dives == 7
+    with pytest.raises(ConfigError, match=r"digest\.deep_dives"):
+        load_config(path, env={}, flags={(("digest",), "deep_dives"): 99})
+    hf = load_config(path, env={"HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert hf.sources.huggingface.endpoint == "http://127.0.0.1:9"
+
+
 def test_an_old_config_with_the_removed_embedding_keys_still_loads_with_one_note_each(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paper_digest import cli
+from paper_digest.clock import Clock
 from paper_digest.models import Digest, DigestPaper, Source
 from paper_digest.ratings import (
     HEADER,
@@ -110,15 +111,18 @@ def test_known_titles_prefers_the_newest_digest() -> None:
 
 
 @pytest.fixture
-def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(cli, "NOW", lambda: dt.datetime(2026, 6, 12, 1, 0, tzinfo=dt.UTC))
+def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text('[digest]\noutput_dir = "out"\n[learning]\nmin_ratings = 3\n', encoding="utf-8")
     return path
 
 
+#: the command's clock: 2026-06-12, 09:00 in Shanghai
+TIME = Clock(now=lambda: dt.datetime(2026, 6, 12, 1, 0, tzinfo=dt.UTC))
+
+
 def invoke(config: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli.app, [*args, "--config", str(config)])
+    result = CliRunner().invoke(cli.app, [*args, "--config", str(config)], obj=TIME)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -158,3 +162,11 @@ def test_a_broken_ratings_file_is_one_line(config: Path) -> None:
     assert code == 2
     assert err.strip() == f"Error: {config.parent / 'ratings.txt'}:2: {SHAPE}"
     assert "Traceback" not in err
+
+
+def test_check_reports_the_ratings_file(config: Path) -> None:
+    code, out, _ = invoke(config, "check")
+    assert "ok   ratings: 0 in" in out and "the profile alone ranks until 3 ratings with a like" in out
+    (config.parent / "ratings.txt").write_text("like 2606.12575\nmaybe\n", encoding="utf-8")
+    code, out, _ = invoke(config, "check")
+    assert code == 0 and "warn ratings: " in out and ":2: expected 'like ID" in out

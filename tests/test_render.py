@@ -14,6 +14,7 @@ from render_samples import DAY, empty_digest, hostile_digest, rich_digest
 
 from paper_digest.errors import RenderError
 from paper_digest.feed import ATOM_NS, entry_id
+from paper_digest.markup import plain_title
 from paper_digest.models import Digest
 from paper_digest.render import (
     render_digest,
@@ -257,3 +258,39 @@ def test_user_template_override_and_errors(tmp_path: Path) -> None:
         render_digest(rich_digest(), template="missing", template_dir=tmp_path)
     with pytest.raises(RenderError):
         render_digest(rich_digest(), template="../etc/passwd")
+
+
+TEX_TITLES = {
+    "D$^{2}$R$^{2}$OSR: Degradation-Disentangled Representation for Super-Resolution": "D²R²OSR:",
+    "SP$^3$: Spherical Priors for Plug-and-Play Restoration": "SP³: Spherical Priors",
+    "$\\rho$-$\\texttt{EOS}$: Variable-Length Control for Masked Diffusion": "ρ-EOS: Variable-Length",
+    "Beyond 1$\\to$N Decoding for $\\mathbb{F}_{q}$ codes": "Beyond 1→N Decoding for F_q codes",
+    "Under \\$5 a Day: Costs $5 and $10 Stay": "Under $5 a Day: Costs $5 and $10 Stay",
+}
+
+
+def test_plain_title_reads_tex_as_text() -> None:
+    for title, shown in TEX_TITLES.items():
+        assert plain_title(title).startswith(shown), (title, plain_title(title))
+
+
+@pytest.mark.parametrize("template", ["classic", "footnotes"])
+def test_tex_in_paper_titles_is_not_shown_raw(template: str) -> None:
+    """arXiv titles carry TeX (SP$^3$, D$^{2}$R$^{2}$OSR): escaped as typed a reader sees the dollars."""
+    base = rich_digest()
+    titles = list(TEX_TITLES)
+    papers = [
+        p.model_copy(update={"title": titles[i % len(titles)], "analysis": None})
+        for i, p in enumerate(base.papers)
+    ]
+    digest = base.model_copy(update={"papers": papers})
+    text = render_digest(digest, template=template)
+    check_page(text)
+    shown = text.replace("\\$", "$").replace("\\\\", "\\")  # as a reader sees the escapes
+    assert "$^" not in shown and "$\\" not in shown and "^{2}" not in shown and "texttt" not in shown
+    assert "Costs \\$5 and \\$10 Stay" in text  # a real dollar sign stays one (escaped for Markdown)
+    assert "D²R²OSR: Degradation" in text and "SP³: Spherical Priors" in text
+    index = render_index([digest])
+    assert "$^" not in index.replace("\\$", "$") and "D²R²OSR" in index
+    feed = render_feed([digest])
+    assert "$^" not in feed and "D²R²OSR" in feed and "SP³" in feed

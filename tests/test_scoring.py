@@ -15,6 +15,7 @@ from gemini_fixtures import KEY
 from paper_digest.config import ModelQuotaConfig, ProfileConfig, load_config
 from paper_digest.models import HFSignals, Paper, Source
 from paper_digest.scoring import score_papers
+from paper_digest.scoring.text import topic_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -444,3 +445,14 @@ def test_every_labelled_profile_loads_and_its_consensus_matches_the_annotators(
     assert labels.weighted_kappa([(0, 3), (3, 0)]) < 0
     out = capsys.readouterr().out
     assert "plain-restoration: 997 papers over 10 days" in out and "3d-vision: 307 papers over 4 days" in out
+
+
+def test_every_topic_of_the_example_profile_has_a_chinese_name() -> None:
+    """The digest's 看点 column names a paper's matched topics (涉及：...): with the example profile
+    none may read as the English keyword (it said 涉及：扩散模型、demosaicing)."""
+    example = load_config(ROOT / "config.example.toml", env={})
+    for phrase, weight in example.profile.keywords.items():
+        if weight <= 0:
+            continue  # a push-down is never named as a topic of the paper
+        name = topic_name(phrase.split("|")[0])
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in name), (phrase, name)

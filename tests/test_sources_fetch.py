@@ -23,6 +23,7 @@ from sources_helpers import (
 from paper_digest.config import ArxivConfig, HuggingFaceConfig
 from paper_digest.errors import SourceError
 from paper_digest.models import Source, SourceStatus
+from paper_digest.sources import arxiv, huggingface
 from paper_digest.sources.archive import OfflineClient, RawArchive
 from paper_digest.sources.arxiv import ID_LIST_CHUNK, fetch_arxiv, fetch_arxiv_ids
 from paper_digest.sources.calendar import announcement_for
@@ -55,8 +56,8 @@ def client_for(clock: FakeClock, archive: RawArchive | None = None) -> HttpClien
     )
 
 
-def hf_cfg(server: ScriptedServer, limit: int = 100) -> HuggingFaceConfig:
-    return HuggingFaceConfig(endpoint=server.url, limit=limit)
+def hf_cfg(server: ScriptedServer) -> HuggingFaceConfig:
+    return HuggingFaceConfig(endpoint=server.url)
 
 
 def arxiv_cfg(server: ScriptedServer, **kw: object) -> ArxivConfig:
@@ -86,7 +87,9 @@ def test_hf_day(server: ScriptedServer, clock: FakeClock) -> None:
     assert server.requests[0].query == {"date": "2026-06-16", "limit": "100"}
 
 
-def test_hf_pages_when_a_page_is_full(server: ScriptedServer, clock: FakeClock) -> None:
+def test_hf_pages_when_a_page_is_full(
+    server: ScriptedServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     items = json.loads((FIXTURES / "hf" / "2026-06-01.json").read_text(encoding="utf-8"))  # 49 items
 
     def page(seen: Seen) -> Reply:
@@ -94,7 +97,8 @@ def test_hf_pages_when_a_page_is_full(server: ScriptedServer, clock: FakeClock) 
         return Reply(200, json.dumps(items[p * 20 : (p + 1) * 20]).encode())
 
     server.route("/api/daily_papers", page)
-    result = fetch_huggingface(client_for(clock), hf_cfg(server, limit=20), dt.date(2026, 6, 1))
+    monkeypatch.setattr(huggingface, "PAGE_SIZE", 20)
+    result = fetch_huggingface(client_for(clock), hf_cfg(server), dt.date(2026, 6, 1))
     assert [p.id for p in result.papers] == [i["paper"]["id"] for i in items]
     assert [r.query.get("p") for r in server.requests] == [None, "1", "2"]
     assert result.report.requests == 3
@@ -138,9 +142,12 @@ def test_hf_fails_after_retries(server: ScriptedServer, clock: FakeClock) -> Non
 # --- arXiv export API --------------------------------------------------------------------------------------
 
 
-def test_arxiv_past_day_via_api_pages_with_delay(server: ScriptedServer, clock: FakeClock) -> None:
+def test_arxiv_past_day_via_api_pages_with_delay(
+    server: ScriptedServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = serve_api(server)
-    cfg = arxiv_cfg(server, page_size=100)
+    monkeypatch.setattr(arxiv, "PAGE_SIZE", 100)
+    cfg = arxiv_cfg(server)
     result = fetch_arxiv(client_for(clock), cfg, DAY, today=dt.date(2026, 7, 1))
     assert result.report.status is SourceStatus.OK
     assert result.report.count == 263 == len(result.papers)
@@ -167,7 +174,7 @@ def test_arxiv_api_without_cross_lists(server: ScriptedServer, clock: FakeClock)
 
 def test_arxiv_same_papers_on_backfill(server: ScriptedServer, clock: FakeClock) -> None:
     serve_api(server)
-    cfg = arxiv_cfg(server, mode="api")
+    cfg = arxiv_cfg(server)
     first = fetch_arxiv(client_for(clock), cfg, DAY, today=dt.date(2026, 7, 1))
     second = fetch_arxiv(client_for(clock), cfg, DAY, today=dt.date(2026, 12, 1))
     assert [p.id for p in first.papers] == [p.id for p in second.papers]
@@ -219,7 +226,7 @@ def test_arxiv_api_429_retry_after_then_pages(server: ScriptedServer, clock: Fak
         return real(seen)  # type: ignore[arg-type]
 
     server.route("/api/query", flaky)
-    result = fetch_arxiv(client_for(clock), arxiv_cfg(server, page_size=200), DAY, today=dt.date(2026, 7, 1))
+    result = fetch_arxiv(client_for(clock), arxiv_cfg(server), DAY, today=dt.date(2026, 7, 1))
     assert result.report.count == 263
     assert result.report.requests == 3
     assert 10.0 in clock.sleeps
@@ -241,8 +248,8 @@ def test_arxiv_today_via_rss(server: ScriptedServer, clock: FakeClock) -> None:
 
 def test_arxiv_rss_with_replacements(server: ScriptedServer, clock: FakeClock) -> None:
     server.script("/rss/cs.CV+cs.GR", [Reply(200, rss_from_listing("2026-06-16", ["cs.CV", "cs.GR"]))])
-    cfg = arxiv_cfg(server, categories=["cs.CV", "cs.GR"], include_replacements=True, mode="rss")
-    result = fetch_arxiv(client_for(clock), cfg, DAY, today=dt.date(2026, 7, 1))
+    cfg = arxiv_cfg(server, categories=["cs.CV", "cs.GR"], include_replacements=True)
+    result = fetch_arxiv(client_for(clock), cfg, DAY, today=DAY)  # today's announcement: the RSS feed
     replaced = next(p for p in result.papers if p.id == "2603.04592")
     assert replaced.version == 2 and replaced.arxiv is not None
     assert replaced.arxiv.announce_type == "replace-cross"

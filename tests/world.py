@@ -1,5 +1,6 @@
 """A whole local world for end-to-end tests and benchmarks: HuggingFace and arXiv served from the corpus on
-127.0.0.1, the fake Gemini server, a config file pointing at them, and the CLI's clock and sleeper replaced.
+127.0.0.1, the fake Gemini server, a config file pointing at them, and the CLI run on a fake clock (passed
+as the command's ``obj``).
 
     with World(tmp_path) as world:
         result = world.run("run", "--date", "2026-06-12")
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sources_helpers import FIXTURES, FakeExportApi, Reply, ScriptedServer, Seen
 from typer.testing import CliRunner, Result
 
 from paper_digest import cli
+from paper_digest.clock import Clock
 from paper_digest.sources.calendar import announcement_for
 
 API_KEY = "test-key-SECRET-0123456789"
@@ -68,6 +70,8 @@ class World:
         self.out = tmp_path / "digests"
         #: the wall clock the CLI sees (the Gemini quota day is its Pacific date)
         self.now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+        #: every wait of a run (a test may swap in one that raises, to kill the run mid-wait)
+        self.sleep: Callable[[float], None] = self.clock.sleep
         self.config_path = tmp_path / "config.toml"
 
     # -- servers ------------------------------------------------------------------------------------------
@@ -145,14 +149,12 @@ api_url = "{self.server.url}/api/query"
 rss_url = "{self.server.url}/rss"
 web_url = "{self.server.url}"
 delay_seconds = 0
-mode = "api"
 timeout_seconds = 2
 
 [llm]
 model = "{MODEL}"
 timeout_seconds = 5
 max_attempts = 3
-max_retry_seconds = 120
 
 [scoring]
 {"" if self.rerank else "llm_rerank = false"}
@@ -176,9 +178,6 @@ dir = "cache"
         if self.api_key:
             mp.setenv("GEMINI_API_KEY", self.api_key)
         mp.setenv("GOOGLE_GEMINI_BASE_URL", self.gemini.url)
-        mp.setattr(cli, "CLOCK", self.clock)
-        mp.setattr(cli, "SLEEP", self.clock.sleep)
-        mp.setattr(cli, "NOW", lambda: self.now)
         self.write_config()
         return self
 
@@ -194,7 +193,8 @@ dir = "cache"
         argv = list(args)
         if "--config" not in argv and "-c" not in argv:
             argv += ["--config", str(self.config_path)]
-        return CliRunner().invoke(cli.app, argv)
+        time = Clock(monotonic=self.clock, sleep=self.sleep, now=lambda: self.now)
+        return CliRunner().invoke(cli.app, argv, obj=time)
 
     def sidecar(self, day: str) -> dict[str, Any]:
         data = json.loads((self.out / f"{day}.json").read_text(encoding="utf-8"))

@@ -26,6 +26,29 @@ from .models import (
 
 SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
 
+#: why a source failed, in the reader's words, by ``SourceError.kind`` (the English detail, with the cause, is
+#: on the console and in the sidecar's ``sources[].detail``)
+_FAILURE_WORDS = {
+    "timeout": "请求超时",
+    "connection": "无法连接",
+    "broken": "连接在传输中断开",
+    "too_large": "返回的数据过大",
+    "request": "请求无法发出",
+    "offline": "离线运行，但没有保存这一天的原始响应",
+}
+
+
+def source_failure_words(kind: str | None, status: int | None, attempts: int | None) -> str:
+    """What went wrong with a source, in Chinese, for the digest's notice: never the English error text."""
+    if kind == "http" and status is not None:
+        words = f"服务器返回 HTTP {status}"
+    else:
+        words = _FAILURE_WORDS.get(kind or "", "返回的内容无法解析")
+    if attempts is not None and attempts > 1:
+        words += f"，共尝试 {attempts} 次"
+    return words
+
+
 #: For a selected paper the analyser returned nothing about (it should not happen; the next run retries).
 MSG_NOT_ANALYSED = "本次运行未能生成这篇论文的深度解读，将在下次运行时补全。"
 
@@ -267,11 +290,26 @@ def _renotice(merged: Digest, new: Digest, llm_notice: str | None) -> list[str]:
     return kept
 
 
-def is_complete(digest: Digest) -> bool:
-    """A day needs no rerun: every source answered and every selected deep dive is finished or final."""
+def is_complete(
+    digest: Digest,
+    *,
+    deep_dives: int | None = None,
+    min_score: float = 0.0,
+    history: Mapping[str, FeaturedBefore] | None = None,
+) -> bool:
+    """A day needs no rerun: every source answered, every selected deep dive is finished or final, and (given
+    today's ``deep_dives`` setting) as many papers are featured as the setting asks for and the day has
+    eligible papers (at or above ``min_score``, not featured in ``history``): raising ``deep_dives`` reopens
+    a finished day."""
     if any(r.status is SourceStatus.FAILED for r in digest.sources):
         return False
-    return all(p.analysis_status is not AnalysisStatus.PENDING for p in digest.featured)
+    if any(p.analysis_status is AnalysisStatus.PENDING for p in digest.featured):
+        return False
+    if deep_dives is None:
+        return True
+    seen = history or {}
+    eligible = sum(1 for p in digest.papers if p.score >= min_score and (p.deep_dive or p.id not in seen))
+    return len(digest.featured) >= min(deep_dives, eligible)
 
 
 def scan_summary(digest: Digest) -> str:

@@ -51,6 +51,11 @@ def run_checks(
         results.append(CheckResult("output_dir", True, f"{config.digest.output_dir} is writable"))
     except PaperDigestError as exc:
         results.append(CheckResult("output_dir", False, str(exc)))
+    try:
+        store.check_writable(config.cache.dir, "cache.dir")
+        results.append(CheckResult("cache_dir", True, f"{config.cache.dir} is writable"))
+    except PaperDigestError as exc:
+        results.append(CheckResult("cache_dir", False, str(exc)))
     if api_key:
         results.append(CheckResult("api_key", True, "present (from the environment; not shown)"))
     else:
@@ -65,9 +70,29 @@ def run_checks(
     ]
     results.append(CheckResult("sources", bool(enabled), ", ".join(enabled) or "every source is disabled"))
     results.extend(_delivery(config, os.environ if env is None else env))
+    results.append(_ratings(config))
     if online:
         results.extend(_online(config, api_key))
     return results
+
+
+def _ratings(config: Config) -> CheckResult:
+    """The ratings file: readable, how many ratings, and whether the ranking learns from them yet. A broken
+    file is a warning: a run ranks by the profile alone and says why."""
+    from .ratings import load_ratings
+
+    learning = config.learning
+    try:
+        ratings = load_ratings(learning.ratings)
+    except PaperDigestError as exc:
+        return CheckResult("ratings", False, f"{exc}; runs rank by the profile alone until it is fixed", True)
+    likes = sum(1 for r in ratings if r.liked)
+    line = f"{len(ratings)} in {learning.ratings} ({likes} liked)"
+    if not learning.enabled:
+        return CheckResult("ratings", True, f"{line}; learning is off (learning.enabled = false)")
+    if len(ratings) < learning.min_ratings or not likes:
+        line += f"; the profile alone ranks until {learning.min_ratings} ratings with a like"
+    return CheckResult("ratings", True, line)
 
 
 def _delivery(config: Config, env: Mapping[str, str]) -> list[CheckResult]:

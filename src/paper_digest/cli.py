@@ -6,11 +6,11 @@ Exit codes: 0 a digest was written (or the day had nothing announced), 1 nothing
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import sys
 import threading
-import time
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -22,9 +22,10 @@ from rich.progress import Progress as RichProgress
 
 from . import __version__, pipeline, ratings, store
 from .analysis import LLMClient
-from .assemble import is_complete, scan_summary
+from .assemble import scan_summary
 from .checks import run_checks
-from .config import Config, api_key_from_env, load_config
+from .clock import SYSTEM_CLOCK, Clock
+from .config import Config, Flags, api_key_from_env, load_config
 from .errors import ConfigError, PaperDigestError, UsageError
 from .markup import safe_url
 from .models import DeliveryStatus
@@ -50,14 +51,15 @@ app = typer.Typer(
 
 logger = logging.getLogger("paper_digest")
 
-#: the clock and sleeper every run uses; tests replace them so that no test waits real seconds
-CLOCK = time.monotonic
-SLEEP = time.sleep
+
+#: the running command's clock, set by :func:`main_callback` from the command's ``obj``
+_COMMAND_CLOCK: contextvars.ContextVar[Clock] = contextvars.ContextVar("clock", default=SYSTEM_CLOCK)
 
 
-def NOW() -> dt.datetime:
-    """Wall-clock time (UTC): the Gemini quota day and the default --date come from it."""
-    return dt.datetime.now(dt.UTC)
+def run_clock() -> Clock:
+    """Time as this command sees it: the real clock, unless the caller passed a :class:`Clock` as the
+    command's ``obj`` (``CliRunner().invoke(app, args, obj=clock)``: tests run whole days in no time so)."""
+    return _COMMAND_CLOCK.get()
 
 
 ConfigOption = Annotated[
@@ -77,6 +79,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main_callback(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
@@ -84,6 +87,7 @@ def main_callback(
 ) -> None:
     """Daily Chinese digest of new papers (HuggingFace Daily Papers + arXiv), ranked for one researcher."""
     _setup_logging(verbose)
+    _COMMAND_CLOCK.set(ctx.obj if isinstance(ctx.obj, Clock) else SYSTEM_CLOCK)
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -179,14 +183,21 @@ class LLMProgress:
 
 def _llm_client(config: Config) -> LLMClient:
     """The command's one LLM client: every day of a backfill shares its limiter and ledger."""
+    time = run_clock()
     return pipeline.build_llm_client(
-        config, api_key=api_key_from_env(), clock=CLOCK, sleep=SLEEP, now=NOW, progress=LLMProgress()
+        config,
+        api_key=api_key_from_env(),
+        clock=time.monotonic,
+        sleep=time.sleep,
+        now=time.now,
+        progress=LLMProgress(),
     )
 
 
-def _load(config_path: Path) -> Config:
+def _load(config_path: Path, flags: Flags | None = None) -> Config:
+    """The config file with the command's flags merged in, validated once."""
     try:
-        return load_config(config_path)
+        return load_config(config_path, flags=flags)
     except ConfigError as exc:
         if len(exc.problems) > 1:
             typer.echo(f"Error: invalid config {config_path}:", err=True)
@@ -197,7 +208,7 @@ def _load(config_path: Path) -> Config:
 
 
 def _today(config: Config) -> dt.date:
-    return NOW().astimezone(zoneinfo.ZoneInfo(config.digest.timezone)).date()
+    return run_clock().now().astimezone(zoneinfo.ZoneInfo(config.digest.timezone)).date()
 
 
 def parse_date(text: str, *, option: str = "--date") -> dt.date:
@@ -221,21 +232,6 @@ def _check_date(day: dt.date, today: dt.date, option: str = "--date", timezone: 
         raise UsageError(f"{option} {day.isoformat()} is too early: digests start on {FIRST_DAY.isoformat()}")
 
 
-def _apply_flags(config: Config, output_dir: Path | None, deep_dives: int | None) -> Config:
-    """CLI flags override everything else (flag > environment > file > defaults)."""
-    digest = config.digest
-    updates: dict[str, object] = {}
-    if output_dir is not None:
-        updates["output_dir"] = output_dir.resolve()
-    if deep_dives is not None:
-        if not 0 <= deep_dives <= 50:
-            raise UsageError(f"--deep-dives {deep_dives}: must be between 0 and 50")
-        updates["deep_dives"] = deep_dives
-    if not updates:
-        return config
-    return config.model_copy(update={"digest": digest.model_copy(update=updates)})
-
-
 def _run_one(
     config: Config,
     day: dt.date,
@@ -253,9 +249,9 @@ def _run_one(
         offline=offline,
         api_key=api_key_from_env(),
         raw_folder=config.cache.dir / "raw" / day.isoformat(),
-        clock=CLOCK,
-        sleep=SLEEP,
-        now=NOW,
+        clock=run_clock().monotonic,
+        sleep=run_clock().sleep,
+        now=run_clock().now,
         llm=llm,
         resend=resend,
     )
@@ -283,7 +279,8 @@ def run(
         typer.Option("--output-dir", "-o", help="Write digests here instead of digest.output_dir."),
     ] = None,
     deep_dives: Annotated[
-        int | None, typer.Option("--deep-dives", "-n", help="How many top papers get a deep dive.")
+        int | None,
+        typer.Option("--deep-dives", "-n", min=0, max=50, help="How many top papers get a deep dive (0-50)."),
     ] = None,
     resend: Annotated[
         bool,
@@ -298,9 +295,13 @@ def run(
     Exit codes: 0 digest written (also with parts missing, which the digest names), 1 nothing could be
     written (every source failed), 2 bad usage or config.
     """
-    config = _load(config_path)
+    flags: dict[tuple[tuple[str, ...], str], object] = {}
+    if output_dir is not None:
+        flags[("digest",), "output_dir"] = str(output_dir.resolve())
+    if deep_dives is not None:
+        flags[("digest",), "deep_dives"] = deep_dives
+    config = _load(config_path, flags)
     try:
-        config = _apply_flags(config, output_dir, deep_dives)
         today = _today(config)
         day = parse_date(date) if date is not None else today
         _check_date(day, today, timezone=config.digest.timezone)
@@ -377,8 +378,7 @@ def _backfill_days(
     failed: list[str] = []
     day = first
     while day <= last:
-        existing = pipeline.digest_status(config, day)
-        if existing is not None and not force and is_complete(existing):
+        if not force and pipeline.day_is_complete(config, day):
             _progress(f"{day}: complete, skipped")
             day += dt.timedelta(days=1)
             continue

@@ -23,7 +23,6 @@ logger = logging.getLogger(__name__)
 
 API_KEY_VARIABLES = ("GEMINI_API_KEY", "GOOGLE_API_KEY")
 #: environment variables that override digest.site_url / digest.feed_url (the GitHub Action sets them)
-ENV_URLS = {"site_url": "PAPER_DIGEST_SITE_URL", "feed_url": "PAPER_DIGEST_FEED_URL"}
 
 
 class _Strict(BaseModel):
@@ -94,7 +93,6 @@ class ProfileConfig(_Strict):
 class HuggingFaceConfig(_Strict):
     enabled: bool = True
     endpoint: str = "https://huggingface.co"
-    limit: Annotated[int, Field(ge=1, le=500)] = 100
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
 
 
@@ -105,9 +103,6 @@ class ArxivConfig(_Strict):
     rss_url: str = "https://rss.arxiv.org/rss"
     #: arXiv terms of use: "make no more than one request every three seconds"
     delay_seconds: Annotated[float, Field(ge=0, le=120)] = 3.0
-    #: "auto" uses RSS for today's announcement and the export API for past days
-    mode: Literal["auto", "api", "rss"] = "auto"
-    page_size: Annotated[int, Field(ge=1, le=2000)] = 200
     include_cross_lists: bool = True
     include_replacements: bool = False
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 60.0
@@ -181,8 +176,6 @@ class LLMConfig(_Strict):
     timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 120.0
     #: attempts for transient errors (5xx, timeouts), including the first
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
-    #: give up retrying one request after this many seconds in total
-    max_retry_seconds: Annotated[float, Field(ge=0, le=3600)] = 300.0
     #: requests in flight at once, never beyond the limiter's allowance
     concurrency: Annotated[int, Field(ge=1, le=32)] = 2
     #: base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL in the environment overrides it
@@ -318,7 +311,15 @@ def _unknown_key(loc: tuple[int | str, ...]) -> str:
     environment."""
     where = _field_path(loc)
     name = str(loc[-1]) if loc else ""
-    if name.lower().replace("-", "_") in _KEY_LIKE:
+    key = name.lower().replace("-", "_")
+    if loc[:1] == ("delivery",) and key in ("password", "smtp_password"):
+        return f"{where}: unknown key: the SMTP password is read from PAPER_DIGEST_SMTP_PASSWORD only"
+    if loc[:2] == ("delivery", "webhooks") and key in ("url", "webhook", "webhook_url"):
+        return (
+            f"{where}: unknown key: a webhook URL carries its token; put it in an environment variable "
+            "and name that variable in url_env"
+        )
+    if key in _KEY_LIKE:
         return f"{where}: {MSG_KEY_IN_TOML}"
     close = difflib.get_close_matches(name, _known_keys(loc[:-1]), n=1, cutoff=0.6)
     return f"{where}: unknown key (did you mean {close[0]}?)" if close else f"{where}: unknown key"
@@ -355,29 +356,92 @@ REMOVED_KEYS: dict[tuple[str, str], str] = {
         "embedding_requests_per_day",
     )
 }
+REMOVED_KEYS |= {
+    ("sources.huggingface", "limit"): "the page size is fixed (100, the API's default); the key is ignored",
+    ("sources.arxiv", "mode"): "RSS is read for today's announcement and the export API for other days; "
+    "the key is ignored",
+    ("sources.arxiv", "page_size"): "the export API is paged by 200 entries; the key is ignored",
+    ("llm", "max_retry_seconds"): "retries are bounded by llm.max_attempts (and 300 s per request); "
+    "the key is ignored",
+}
+
+
+def _table(data: Mapping[str, object], path: tuple[str, ...]) -> Mapping[str, object] | None:
+    """The table at ``path`` (e.g. ``("sources", "arxiv")``), or None."""
+    found: object = data
+    for part in path:
+        if not isinstance(found, Mapping):
+            return None
+        found = found.get(part)
+    return found if isinstance(found, Mapping) else None
 
 
 def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[str, object]:
     """An old config's removed keys, dropped, each with one logged line (not an error)."""
     upgraded = dict(data)
     for (table, key), why in REMOVED_KEYS.items():
-        section = upgraded.get(table)
-        if isinstance(section, dict) and key in section:
-            upgraded[table] = {k: v for k, v in section.items() if k != key}
+        path = tuple(table.split("."))
+        section = _table(upgraded, path)
+        if section is not None and key in section:
+            _set(upgraded, path[:-1], path[-1], {k: v for k, v in section.items() if k != key})
             logger.warning("%s: %s.%s: %s", origin, table, key, why)
     return upgraded
 
 
-def parse_config(data: Mapping[str, object], *, origin: str = "config") -> Config:
+#: environment variables that set a config value: variable -> (table path, key)
+ENV_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
+    "HF_ENDPOINT": (("sources", "huggingface"), "endpoint"),
+    "GOOGLE_GEMINI_BASE_URL": (("llm",), "base_url"),
+    "GOOGLE_GENAI_API_VERSION": (("llm",), "api_version"),
+    "PAPER_DIGEST_SITE_URL": (("digest",), "site_url"),
+    "PAPER_DIGEST_FEED_URL": (("digest",), "feed_url"),
+}
+
+#: what a command-line flag sets: (table path, key) -> value
+Flags = Mapping[tuple[tuple[str, ...], str], object]
+
+
+def _set(data: dict[str, object], tables: tuple[str, ...], key: str, value: object) -> None:
+    """``data[tables...][key] = value``, copying each table on the way (the caller's dicts stay as given)."""
+    if not tables:
+        data[key] = value
+        return
+    inner = data.get(tables[0])
+    copied = dict(inner) if isinstance(inner, Mapping) else {}
+    _set(copied, tables[1:], key, value)
+    data[tables[0]] = copied
+
+
+def parse_config(
+    data: Mapping[str, object],
+    *,
+    origin: str = "config",
+    env: Mapping[str, str] | None = None,
+    flags: Flags | None = None,
+) -> Config:
+    """Validate a config once, with everything that sets a value merged in first by precedence:
+    command-line flags > environment > the file > defaults (fastapi-cli's ``resolve``)."""
+    merged = upgrade_keys(data, origin=origin)
+    for name, (tables, key) in ENV_KEYS.items():
+        # an empty variable counts as unset (the Action passes an unset repository variable as "")
+        value = (env or {}).get(name, "").strip()
+        if not value:
+            continue
+        if key.endswith("_url") and tables == ("digest",) and safe_url(value) is None:
+            raise ConfigError(f"{name}: expected an http(s) URL, got {value!r}")
+        _set(merged, tables, key, value)
+    for (tables, key), flag in (flags or {}).items():
+        _set(merged, tables, key, flag)
     try:
-        return Config.model_validate(upgrade_keys(data, origin=origin))
+        return Config.model_validate(merged)
     except ValidationError as exc:
         problems = format_validation_error(exc)
         raise ConfigError(f"{origin}: {problems[0]}", problems=problems) from None
 
 
-def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read, validate and resolve a TOML config file. Relative paths become relative to the file's folder."""
+def load_config(path: Path, env: Mapping[str, str] | None = None, flags: Flags | None = None) -> Config:
+    """Read, merge (flags > environment > file > defaults), validate once, and anchor relative paths to the
+    file's folder."""
     if not path.is_file():
         raise ConfigError(f"config file not found: {path} (copy config.example.toml to start)")
     try:
@@ -386,41 +450,27 @@ def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc.__class__.__name__}") from None
-    config = parse_config(data, origin=str(path))
-    return resolve(config, base_dir=path.resolve().parent, env=os.environ if env is None else env)
+    config = parse_config(data, origin=str(path), env=os.environ if env is None else env, flags=flags)
+    return anchor_paths(config, base_dir=path.resolve().parent)
 
 
-def resolve(config: Config, *, base_dir: Path, env: Mapping[str, str]) -> Config:
-    """Apply environment overrides and anchor relative paths. The one place precedence is decided
-    (CLI flags are applied by the caller on the result)."""
-    updates: dict[str, object] = {}
+def anchor_paths(config: Config, *, base_dir: Path) -> Config:
+    """Relative paths of a config are relative to its file's folder (a flag's path is made absolute by the
+    CLI, relative to the working directory)."""
+
+    def anchored(path: Path) -> Path:
+        return path if path.is_absolute() else base_dir / path
+
     digest = config.digest
-    out = digest.output_dir if digest.output_dir.is_absolute() else base_dir / digest.output_dir
-    tdir = digest.template_dir
-    if tdir is not None and not tdir.is_absolute():
-        tdir = base_dir / tdir
-    # an empty variable counts as unset (the Action passes an unset repository variable as "")
-    urls = {key: env[name].strip() for key, name in ENV_URLS.items() if env.get(name, "").strip()}
-    for key, value in urls.items():
-        if safe_url(value) is None:
-            raise ConfigError(f"{ENV_URLS[key]}: expected an http(s) URL, got {value!r}")
-    updates["digest"] = digest.model_copy(update={"output_dir": out, "template_dir": tdir, **urls})
-    cache_dir = config.cache.dir if config.cache.dir.is_absolute() else base_dir / config.cache.dir
-    updates["cache"] = config.cache.model_copy(update={"dir": cache_dir})
-    ratings = config.learning.ratings
-    if not ratings.is_absolute():
-        updates["learning"] = config.learning.model_copy(update={"ratings": base_dir / ratings})
-    hf = config.sources.huggingface
-    if env.get("HF_ENDPOINT"):
-        hf = hf.model_copy(update={"endpoint": env["HF_ENDPOINT"]})
-    updates["sources"] = config.sources.model_copy(update={"huggingface": hf})
-    llm = config.llm
-    if env.get("GOOGLE_GEMINI_BASE_URL"):
-        llm = llm.model_copy(update={"base_url": env["GOOGLE_GEMINI_BASE_URL"]})
-    if env.get("GOOGLE_GENAI_API_VERSION"):
-        llm = llm.model_copy(update={"api_version": env["GOOGLE_GENAI_API_VERSION"]})
-    updates["llm"] = llm
-    return config.model_copy(update=updates)
+    tdir = anchored(digest.template_dir) if digest.template_dir is not None else None
+    out = anchored(digest.output_dir)
+    return config.model_copy(
+        update={
+            "digest": digest.model_copy(update={"output_dir": out, "template_dir": tdir}),
+            "cache": config.cache.model_copy(update={"dir": anchored(config.cache.dir)}),
+            "learning": config.learning.model_copy(update={"ratings": anchored(config.learning.ratings)}),
+        }
+    )
 
 
 def api_key_from_env(env: Mapping[str, str] | None = None) -> str | None:

@@ -57,19 +57,6 @@ class ParseError(PaperDigestError):
         self.source = source
 
 
-class AnalysisError(PaperDigestError):
-    """The LLM stage failed in a way that concerns the whole stage (e.g. a rejected API key)."""
-
-    def __init__(self, message: str, *, model: str | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.model = model
-        self.status = status
-
-
-class QuotaExhaustedError(AnalysisError):
-    """A model's quota for the day is spent: no further request to it today."""
-
-
 class RenderError(PaperDigestError):
     """A template failed to load or render. Names the template and line when known."""
 

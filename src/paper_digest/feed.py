@@ -21,7 +21,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from .markup import clip, format_score, safe_url
+from .markup import clip, format_score, plain_title, safe_url
 from .models import AnalysisStatus, Digest
 
 __all__ = ["ATOM_NS", "default_feed_url", "entry_id", "render_feed"]
@@ -88,7 +88,7 @@ def _entry_html(digest: Digest) -> str:
     items = []
     for paper in featured:
         zh = paper.analysis.title_zh if paper.analysis is not None else ""
-        title = html.escape(_text(zh, 300) or _text(paper.title, 300) or paper.id)
+        title = html.escape(_text(zh, 300) or _text(plain_title(paper.title), 300) or paper.id)
         url = safe_url(paper.links.get("abs"))
         label = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
         note = ""
@@ -154,7 +154,7 @@ def render_feed(
         sub(entry, "updated", _stamp(digest))
         sub(entry, "link", rel="alternate", href=page)
         top = [p for p in sorted(digest.papers, key=lambda p: (p.rank, p.id))][:3]
-        summary = "；".join(_text(p.title, 120) for p in top) or "今天没有可推荐的论文。"
+        summary = "；".join(_text(plain_title(p.title), 120) for p in top) or "今天没有可推荐的论文。"
         sub(entry, "summary", summary, type="text")
         sub(entry, "content", _entry_html(digest), type="html")
 

@@ -156,11 +156,6 @@ class Learner:
                 ids.append(split[0])
         return ids
 
-    def liked_papers(self, candidates: Sequence[Paper], digests: Sequence[Digest]) -> list[Paper]:
-        """The liked papers with their text (extra queries of the semantic stage, each on its own)."""
-        likes = [r for r in self.load() if r.liked]
-        return [r.paper for r in rated_papers(likes, candidates, digests, self._cache, self._fetch)]
-
     def apply(self, ranked: Sequence[ScoredPaper], digests: Sequence[Digest]) -> LearnedDay:
         ratings = self.load()
         rated_ids = {r.id for r in ratings}

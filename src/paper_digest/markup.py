@@ -21,6 +21,7 @@ __all__ = [
     "md_inline",
     "md_link",
     "plain_text",
+    "plain_title",
     "safe_url",
     "strip_markup",
     "tex_to_plain",
@@ -186,7 +187,8 @@ _SUP = str.maketrans("0123456789+-=()n", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼�
 _MATH = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _TEX_WRAPPER = re.compile(
     r"\\(?:mathbf|mathrm|mathit|mathcal|mathbb|boldsymbol|text|textbf|textit|operatorname|hat|tilde|bar|"
-    r"widehat|widetilde|overline|vec|mathsf|mathtt)\s*\{([^{}]*)\}"
+    r"widehat|widetilde|overline|vec|mathsf|mathtt|texttt|textsc|textrm|textsf|emph|underline|mathscr|"
+    r"mathfrak)\s*\{([^{}]*)\}"
 )
 _TEX_FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
 _TEX_COMMAND = re.compile(r"\\([A-Za-z]+|%)")
@@ -220,6 +222,17 @@ def tex_to_plain(tex: str) -> str:
     text = _TEX_SCRIPT.sub(_script, text)
     text = text.replace("{", "").replace("}", "").replace("\\", "")
     return re.sub(r"\s+", " ", text).strip()
+
+
+#: inline math in a paper title: ``$...$`` not escaped as ``\$`` (a title has no display math)
+_TITLE_MATH = re.compile(r"(?<!\\)\$(?!\s)([^$]+?)(?<![\s\\])\$")
+
+
+def plain_title(value: object) -> str:
+    """A paper title as a reader sees it: its TeX made readable (``D$^{2}$R$^{2}$OSR`` -> D²R²OSR,
+    ``$\\rho$-Flow`` -> ρ-Flow). arXiv titles carry TeX that arXiv renders with MathJax; escaped for Markdown
+    it would show as typed."""
+    return _TITLE_MATH.sub(lambda m: tex_to_plain(m.group(1)), plain_text(value)).replace("\\$", "$")
 
 
 def strip_markup(value: str) -> str:

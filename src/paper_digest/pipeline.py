@@ -372,11 +372,12 @@ def fetch_all(
             result = fetch(day)
         except SourceError as exc:
             logger.info("%s failed: %s", name, exc)  # the progress line below tells the user
+            why = assemble.source_failure_words(exc.kind, exc.status, exc.attempts)
             reports.append(
                 SourceReport(
                     source=source,
                     status=SourceStatus.FAILED,
-                    message=f"{name} 今日数据获取失败（{_short(exc)}），本期不含该来源的论文。",
+                    message=f"{name} 今日数据获取失败（{why}），本期不含该来源的论文。",
                     detail=_short(exc),
                     # the attempts of the request that failed (a source's earlier requests are not known here)
                     requests=exc.attempts or 0,
@@ -406,6 +407,7 @@ def run_day(config: Config, day: dt.date, stages: Stages, *, progress: Progress)
     """One day's digest, end to end. Holds the output folder's lock while it works."""
     folder = config.digest.output_dir
     store.check_writable(folder)
+    store.check_writable(config.cache.dir, "cache.dir")  # the raw responses and the analyses go there
     with store.created_folder(folder), store.output_lock(folder):
         return _run_locked(config, day, stages, progress)
 
@@ -567,9 +569,17 @@ def _stamped(
 ) -> tuple[Digest, str]:
     """The digest with its ``updated`` time, and its sidecar text. A rerun that would write the same digest
     and sidecar keeps the earlier time, so it stays byte-identical and the feed entry does not move; any
-    change (a finished deep dive, a source that came back) stamps the current time."""
+    change (a finished deep dive, a source that came back) stamps the current time. How many HTTP requests a
+    source took is not a change: an ``--offline`` rerun (none) or a retried request would otherwise move the
+    feed entry of a day whose content is the same, so such a rerun keeps the earlier counts too."""
     if previous is not None and previous.updated is not None:
         same_time = digest.model_copy(update={"updated": previous.updated})
+        if [r.source for r in previous.sources] == [r.source for r in digest.sources]:
+            sources = [
+                report.model_copy(update={"requests": earlier.requests})
+                for report, earlier in zip(digest.sources, previous.sources, strict=True)
+            ]
+            same_time = same_time.model_copy(update={"sources": sources})
         sidecar = render_sidecar(same_time)
         if sidecar == render_sidecar(previous) and _read_text(md_path) == markdown:
             return same_time, sidecar
@@ -597,6 +607,18 @@ def write_index(folder: Path, *, feed_url: str | None = None, site_url: str | No
     store.atomic_write_text(files.readme, render_index(digests))
     store.atomic_write_text(files.feed, render_feed(digests, feed_url=feed_url, site_url=site_url))
     return files
+
+
+def day_is_complete(config: Config, day: dt.date) -> bool:
+    """True when the day's digest on disk needs no rerun under this config (`assemble.is_complete`)."""
+    existing = digest_status(config, day)
+    if existing is None:
+        return False
+    folder = config.digest.output_dir
+    history = assemble.featured_history(store.list_digests(folder), day, config.digest.dedup_days)
+    return assemble.is_complete(
+        existing, deep_dives=config.digest.deep_dives, min_score=config.digest.min_score, history=history
+    )
 
 
 def digest_status(config: Config, day: dt.date) -> Digest | None:

@@ -34,6 +34,7 @@ from .markup import (
     md_inline,
     md_link,
     plain_text,
+    plain_title,
     safe_url,
 )
 from .models import (
@@ -275,7 +276,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         anchor=anchor,
         rank=paper.rank,
         score=format_score(paper.score),
-        title=clip(paper.title, TITLE_LIMIT) or paper.id,
+        title=clip(plain_title(paper.title), TITLE_LIMIT) or paper.id,
         title_zh=title_zh or None,
         authors=_authors(paper.authors),
         badges=_badges(paper),
@@ -603,7 +604,7 @@ def _index_row(digest: Digest) -> IndexRow:
     top_title = top_url = top_score = None
     if top is not None:
         zh = top.analysis.title_zh if top.analysis is not None else ""
-        top_title = clip(zh, TITLE_LIMIT) or clip(top.title, TITLE_LIMIT) or top.id
+        top_title = clip(zh, TITLE_LIMIT) or clip(plain_title(top.title), TITLE_LIMIT) or top.id
         top_score = format_score(top.score)
         top_url = f"{file}#{anchor_id(top.id)}" if top.deep_dive else safe_url(top.links.get("abs"))
     done = sum(1 for p in digest.papers if p.deep_dive and p.analysis_status is AnalysisStatus.DONE)
@@ -633,12 +634,12 @@ def newest_first(digests: Sequence[Digest]) -> list[Digest]:
     return sorted(unique, key=lambda d: d.date, reverse=True)
 
 
-def render_index(digests: Sequence[Digest], *, template_dir: Path | None = None) -> str:
+def render_index(digests: Sequence[Digest]) -> str:
     """``digests/README.md``: every digest, newest first, with its count and top paper."""
     ordered = newest_first(digests)
     rows = [_index_row(d) for d in ordered]
     title = clip(ordered[0].title, TITLE_LIMIT) if ordered else "论文日报"
-    env = _environment(template_dir)
+    env = _environment(None)
     return _render(env, INDEX_TEMPLATE, {"rows": rows, "title": title, "digests": ordered})
 
 

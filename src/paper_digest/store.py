@@ -78,8 +78,9 @@ def read_json(path: Path) -> object | None:
     return data
 
 
-def check_writable(folder: Path) -> None:
-    """Fail early, before any network work, when the output folder cannot be written.
+def check_writable(folder: Path, setting: str = "digest.output_dir") -> None:
+    """Fail early, before any network work, when a folder the run writes (the output folder, or the cache:
+    ``setting`` names it) cannot be written.
 
     This is a setup problem (exit 2, like a bad config), unlike a write failing mid-run (exit 1). A folder
     created for the probe is removed again: a check or a run that fails leaves no empty folder behind."""
@@ -91,7 +92,7 @@ def check_writable(folder: Path) -> None:
         os.unlink(name)
     except OSError as exc:
         raise ConfigError(
-            f"digest.output_dir: {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
+            f"{setting}: {folder} is not writable: {exc.strerror or exc.__class__.__name__}"
         ) from None
     finally:
         remove_empty_dirs(created)

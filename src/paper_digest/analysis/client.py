@@ -19,7 +19,7 @@ answer into a :class:`~.outcome.Problem`, and the ledger. What each kind of answ
   this run, the next model takes over, else pending with the reason;
 - location not served, key refused, client setup failed: no further request at all in the run;
 - 5xx, timeouts, dropped connections: exponential backoff with jitter, bounded by ``max_attempts`` and
-  ``max_retry_seconds``; then the next model, else failed;
+  ``MAX_RETRY_SECONDS``; then the next model, else failed;
 - a web page instead of the API's JSON: one more attempt, then failed;
 - MAX_TOKENS, or text the stage cannot read: one repair with twice the output budget, then failed;
 - safety, recitation, blocked prompt, empty candidate, an unknown finish reason without text: that status.
@@ -58,6 +58,8 @@ MAX_OUTPUT_TOKENS_CAP = 65536
 #: a repair attempt gets this many times the configured output budget
 REPAIR_TOKEN_FACTOR = 2
 #: backoff for transient errors: 2 s, 4 s, 8 s ... capped at 60 s, plus up to 1 s of jitter
+#: no request waits longer than this in total between its attempts (with ``llm.max_attempts``, the bound)
+MAX_RETRY_SECONDS = 300.0
 BACKOFF_INITIAL_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 60.0
 BACKOFF_JITTER_SECONDS = 1.0
@@ -310,7 +312,7 @@ class LLMClient:
                 return state.attempt_number >= WEB_PAGE_ATTEMPTS
             if state.attempt_number >= self.cfg.max_attempts:
                 return True
-            return state.idle_for + state.upcoming_sleep > self.cfg.max_retry_seconds
+            return state.idle_for + state.upcoming_sleep > MAX_RETRY_SECONDS
 
         def before_sleep(state: tenacity.RetryCallState) -> None:
             with self._lock:

@@ -259,9 +259,6 @@ class RateLimiter:
             self._refresh_day()
             return self._counts.get(model, 0)
 
-    def is_exhausted(self, model: str) -> bool:
-        return self.remaining_today(model) == 0
-
     def mark_exhausted(self, model: str) -> bool:
         """A per-day 429: no further request to this model until the Pacific date changes.
         Returns True the first time (so that concurrent workers report it once)."""

@@ -198,6 +198,16 @@ TOPIC_NAMES: dict[str, str] = {
     "tokenizer": "分词器",
     "vision transformer": "视觉 Transformer",
     "world model": "世界模型",
+    # the example profile's own topics the glossary does not name (config.example.toml)
+    "low-light enhancement": "低光照增强",
+    "low-light image enhancement": "低光照增强",
+    "weather removal": "恶劣天气去除",
+    "adverse weather removal": "恶劣天气去除",
+    "demosaicing": "去马赛克",
+    "image degradation": "图像退化",
+    "image denoising": "图像去噪",
+    "image super-resolution": "图像超分辨率",
+    "video restoration": "视频复原",
 }
 
 

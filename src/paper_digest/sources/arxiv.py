@@ -6,9 +6,9 @@ with the ElementTree parser it replaced). A body cut off halfway yields every co
 payload that is not a feed at all (an HTML error page) or is an export-API ``Error`` feed raises
 :class:`ParseError`.
 
-:func:`fetch_arxiv` decides which to use (see :mod:`.calendar` for what a digest date means):
-``mode="auto"`` reads the RSS feed when the digest date is today's and the export API, paged by ``page_size``
-with ``delay_seconds`` between requests, for any other date; ``"api"`` and ``"rss"`` force one.
+:func:`fetch_arxiv` decides which to use (see :mod:`.calendar` for what a digest date means): the RSS feed
+when the digest date is today's, and the export API, paged by ``PAGE_SIZE`` with ``delay_seconds`` between
+requests, for any other date.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ..errors import ParseError, SourceError
 from ..models import ArxivSignals, FetchResult, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
 from .archive import OfflineClient
 from .calendar import EASTERN, Announcement, announcement_for, no_announcement_message
-from .parsed import Getter, ParsedBatch
+from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,8 @@ LABEL = "arXiv"
 HOST_GROUP = "arxiv"
 #: one feed entry as feedparser gives it (a dict with attribute access; namespaced elements as ``arxiv_*``)
 Entry = Mapping[str, Any]
+#: entries per export-API page (a cs.CV day is 200-600 entries: one to three pages; the API allows 2000)
+PAGE_SIZE = 200
 #: never page further than this many pages for one announcement
 MAX_PAGES = 50
 #: a page that comes back empty although totalResults says more is asked again this many times
@@ -154,24 +156,14 @@ def _is_error_entry(entry: Entry) -> bool:
 
 def parse_atom(data: bytes) -> ParsedBatch:
     """Parse an export API Atom feed (current and legacy layouts)."""
-    papers: list[Paper] = []
-    skipped = 0
     feed, entries, truncated = _read_feed(data, "an Atom feed", "</feed>")
     for entry in entries:
         if _is_error_entry(entry):
             reason = (_text(entry.get("summary")) or "unknown error")[:120]
             raise ParseError(f"arXiv API error: {reason}", source=LABEL)
-        paper = _atom_entry(entry)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
     total_text = _text(feed.feed.get("opensearch_totalresults"))
     total = int(total_text) if total_text is not None and total_text.isdigit() else None
-    if truncated:
-        skipped += 1
-        logger.warning("arXiv Atom response was cut off after %d entries", len(papers))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, total_results=total)
+    return collect(entries, _atom_entry, truncated=truncated, label="arXiv Atom", total_results=total)
 
 
 def _rss_item(item: Entry) -> Paper | None:
@@ -220,20 +212,9 @@ def _feed_date(value: str | None) -> dt.date | None:
 
 def parse_rss(data: bytes) -> ParsedBatch:
     """Parse an rss.arxiv.org feed (announce types new / cross / replace / replace-cross)."""
-    papers: list[Paper] = []
-    skipped = 0
     feed, items, truncated = _read_feed(data, "an RSS feed", "</rss>")
-    for item in items:
-        paper = _rss_item(item)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
-    if truncated:
-        skipped += 1
-        logger.warning("arXiv RSS response was cut off after %d items", len(papers))
     feed_date = _feed_date(_text(feed.feed.get("published")))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated, feed_date=feed_date)
+    return collect(items, _rss_item, truncated=truncated, label="arXiv RSS", feed_date=feed_date)
 
 
 # --- fetching -------------------------------------------------------------------------------------------
@@ -281,7 +262,7 @@ def _fetch_api(
         params = {
             "search_query": query,
             "start": str(start),
-            "max_results": str(cfg.page_size),
+            "max_results": str(PAGE_SIZE),
             "sortBy": "submittedDate",
             "sortOrder": "ascending",
         }
@@ -329,8 +310,7 @@ def _rss_url(cfg: ArxivConfig) -> str:
 
 
 def _use_rss(client: Getter, cfg: ArxivConfig, day: dt.date, today: dt.date) -> bool:
-    if cfg.mode != "auto":
-        return cfg.mode == "rss"
+    """RSS for today's announcement (it only ever shows the latest), the export API for any other day."""
     if isinstance(client, OfflineClient):
         # an offline re-run serves whatever the original run fetched
         return client.has(_rss_url(cfg))

@@ -99,10 +99,6 @@ class Announcement:
     #: this announcement's cutoff (aware, UTC)
     window_end: dt.datetime
 
-    @property
-    def covers_weekend(self) -> bool:
-        return self.window_end - self.window_start > dt.timedelta(days=1, hours=2)
-
     def submitted_date_filter(self) -> str:
         """``submittedDate:[start TO end]`` in GMT minutes.
 

@@ -16,10 +16,12 @@ from typing import Any
 from ..config import HuggingFaceConfig
 from ..errors import ParseError, SourceError
 from ..models import FetchResult, HFSignals, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
-from .parsed import Getter, ParsedBatch
+from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
 
+#: papers per Daily Papers page (the API's own default; a day has 10-60, so one page)
+PAGE_SIZE = 100
 LABEL = "HuggingFace"
 #: never page further than this (limit x pages papers in one day is far beyond any real list)
 MAX_PAGES = 20
@@ -150,17 +152,7 @@ def parse_daily(data: bytes) -> ParsedBatch:
         stripped = text.lstrip()[:1]
         what = "an HTML page" if stripped == "<" else "a JSON object" if stripped == "{" else "not JSON"
         raise ParseError(f"HuggingFace response is {what}, not a Daily Papers list", source=LABEL) from None
-    papers: list[Paper] = []
-    skipped = 1 if truncated else 0
-    for item in items:
-        paper = parse_item(item)
-        if paper is None:
-            skipped += 1
-        else:
-            papers.append(paper)
-    if truncated:
-        logger.warning("HuggingFace response was cut off after %d items", len(items))
-    return ParsedBatch(papers=papers, skipped=skipped, truncated=truncated)
+    return collect(items, parse_item, truncated=truncated, label=LABEL)
 
 
 def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> FetchResult:
@@ -171,7 +163,7 @@ def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> F
     seen: set[str] = set()
     skipped = 0
     for page in range(MAX_PAGES):
-        params = {"date": day.isoformat(), "limit": str(cfg.limit)}
+        params = {"date": day.isoformat(), "limit": str(PAGE_SIZE)}
         if page:
             params["p"] = str(page)
         body = client.get(url, params, label=LABEL)
@@ -183,7 +175,7 @@ def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> F
         fresh = [p for p in batch.papers if p.id not in seen]
         seen.update(p.id for p in fresh)
         papers.extend(fresh)
-        full = len(batch.papers) + batch.skipped >= cfg.limit
+        full = len(batch.papers) + batch.skipped >= PAGE_SIZE
         if not full or not fresh or batch.truncated:
             break
     requests = client.requests_made - before

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import logging
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ..models import Paper
+
+logger = logging.getLogger(__name__)
+Item = TypeVar("Item")
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,32 @@ class ParsedBatch:
     total_results: int | None = None
     #: RSS only: the date of the announcement the feed shows (from the channel ``pubDate``, US Eastern)
     feed_date: dt.date | None = None
-    #: items left out on purpose (e.g. replacements), not counted as skipped
-    excluded: int = 0
+
+
+def collect(
+    items: Iterable[Item],
+    parse_item: Callable[[Item], Paper | None],
+    *,
+    truncated: bool,
+    label: str,
+    total_results: int | None = None,
+    feed_date: dt.date | None = None,
+) -> ParsedBatch:
+    """The papers of every item ``parse_item`` can read; the others, and an item a cut went through, counted
+    as skipped."""
+    papers: list[Paper] = []
+    skipped = 1 if truncated else 0
+    for item in items:
+        paper = parse_item(item)
+        if paper is None:
+            skipped += 1
+        else:
+            papers.append(paper)
+    if truncated:
+        logger.warning("%s response was cut off after %d papers", label, len(papers))
+    return ParsedBatch(
+        papers=papers, skipped=skipped, truncated=truncated, total_results=total_results, feed_date=feed_date
+    )
 
 
 class Getter(Protocol):
