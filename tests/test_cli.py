@@ -468,3 +468,20 @@ def test_ratings_teach_the_ranking_and_the_digest_asks(world: World) -> None:
     assert any(detail.startswith(f"与你赞过的 {pid} 相近（相似度 ") for pid in liked), detail
     assert f"与你赞过的 {detail.split()[1]} 相近 +" in world.markdown(DAY)
     assert not set(world.sidecar(DAY)["to_rate"]) & set(liked + disliked)
+
+
+def test_offline_with_a_key_asks_gemini_nothing(world: World) -> None:
+    """--offline means no network: cached deep dives are served, the others wait for an online run."""
+    assert world.run("run", "--date", DAY).exit_code == 0
+    asked = world.gemini.count()
+    for name in (f"{DAY}.md", f"{DAY}.json"):
+        (world.out / name).unlink()
+    result = world.run("run", "--date", DAY, "--offline", "--deep-dives", "5")
+    assert result.exit_code == 0, result.output
+    assert world.gemini.count() == asked
+    md = world.markdown(DAY)
+    assert md.count("核心创新点") == 3 and md.count("· ⏳") == 2
+    papers = world.sidecar(DAY)["papers"]
+    reasons = [p["analysis_reason"] for p in papers if p["analysis_status"] == "pending"]
+    assert reasons == ["offline", "offline"]
+    assert "离线运行（--offline）不请求 Gemini" in md

@@ -181,8 +181,9 @@ class LLMProgress:
             bar.stop()
 
 
-def _llm_client(config: Config) -> LLMClient:
-    """The command's one LLM client: every day of a backfill shares its limiter and ledger."""
+def _llm_client(config: Config, *, offline: bool = False) -> LLMClient:
+    """The command's one LLM client: every day of a backfill shares its limiter and ledger. ``offline``
+    (``run --offline``): it makes no request; deep dives and judgements come from the caches."""
     time = run_clock()
     return pipeline.build_llm_client(
         config,
@@ -191,6 +192,7 @@ def _llm_client(config: Config) -> LLMClient:
         sleep=time.sleep,
         now=time.now,
         progress=LLMProgress(),
+        offline=offline,
     )
 
 
@@ -305,7 +307,7 @@ def run(
         today = _today(config)
         day = parse_date(date) if date is not None else today
         _check_date(day, today, timezone=config.digest.timezone)
-        llm = _llm_client(config)
+        llm = _llm_client(config, offline=offline)
         try:
             result = _run_one(config, day, today, no_llm=no_llm, offline=offline, llm=llm, resend=resend)
         finally:

@@ -133,8 +133,10 @@ def build_llm_client(
     sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
     now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
     progress: LLMProgress | None = None,
+    offline: bool = False,
 ) -> LLMClient:
-    """The run's one LLM client (a backfill shares it across its days: one limiter per model, one ledger)."""
+    """The run's one LLM client (a backfill shares it across its days: one limiter per model, one ledger).
+    ``offline`` (``run --offline``): it asks nothing; answers come from the caches only."""
     return LLMClient(
         config.llm,
         api_key=api_key,
@@ -144,6 +146,7 @@ def build_llm_client(
         sleep=sleep,
         now=now,
         progress=progress,
+        offline=offline,
     )
 
 
@@ -208,7 +211,9 @@ def build_stages(
     else:
         if api_key is None:
             llm_notice = MSG_NO_KEY
-        client_ = llm or build_llm_client(config, api_key=api_key, clock=clock, sleep=sleep, now=now)
+        client_ = llm or build_llm_client(
+            config, api_key=api_key, clock=clock, sleep=sleep, now=now, offline=offline
+        )
         cache = AnalysisCache(config.cache.dir, profile_fingerprint(profile))
         system = build_system_instruction(profile)
         full_texts = FullTextCache(config.cache.dir)

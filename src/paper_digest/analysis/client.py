@@ -145,8 +145,11 @@ class LLMClient:
         sleep: Callable[[float], None] = SYSTEM_CLOCK.sleep,
         now: Callable[[], dt.datetime] = SYSTEM_CLOCK.now,
         progress: Progress | None = None,
+        offline: bool = False,
     ) -> None:
         self.cfg = cfg
+        #: ``run --offline``: no request at all; cached answers still serve
+        self._offline = offline
         self.progress: Progress = progress or SilentProgress()
         self._api_key = api_key
         self._factory = provider_factory
@@ -203,6 +206,8 @@ class LLMClient:
             return Problem(Kind.LLM_DISABLED)
         if self._api_key is None:
             return Problem(Kind.NO_API_KEY)
+        if self._offline:
+            return Problem(Kind.OFFLINE)
         return self._stopped
 
     def ask(self, request: Request[T]) -> Outcome[T]:

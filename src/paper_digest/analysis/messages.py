@@ -61,6 +61,7 @@ def sentence(problem: Problem) -> str:
 _SIMPLE: dict[Kind, str] = {
     Kind.NO_API_KEY: "未配置 API 密钥，深度解读将在配置后补全。",
     Kind.LLM_DISABLED: "未启用深度解读，启用后将补全。",
+    Kind.OFFLINE: "离线运行（--offline）不请求 Gemini，这篇深度解读将在联网运行时补全。",
     Kind.QUOTA_MINUTE: "Gemini 请求频率持续超限，这篇深度解读将在下次运行时补全。",
     Kind.UNAVAILABLE: "Gemini 服务暂时不可用（已按退避重试），这篇深度解读未完成。",
     Kind.REJECTED: "请求被 Gemini 拒绝，这篇深度解读未完成。",

@@ -24,6 +24,8 @@ class Kind(StrEnum):
 
     NO_API_KEY = "no_api_key"
     LLM_DISABLED = "llm_disabled"
+    #: ``run --offline``: the run replays kept responses and asks no service
+    OFFLINE = "offline"
     #: the SDK client could not be built (a proxy setting the HTTP library cannot use, a missing extra)
     SETUP = "client_setup"
     QUOTA_MINUTE = "quota_minute"
@@ -67,6 +69,7 @@ _PENDING = frozenset(
     {
         Kind.NO_API_KEY,
         Kind.LLM_DISABLED,
+        Kind.OFFLINE,
         Kind.SETUP,
         Kind.QUOTA_MINUTE,
         Kind.QUOTA_DAY,
