@@ -259,13 +259,17 @@ def test_backfill_across_a_weekend_skips_complete_days(world: World) -> None:
     world.serve_day("2026-06-16")
     result = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
     assert result.exit_code == 0, result.output
-    for day in ("2026-06-12", "2026-06-13", "2026-06-14", "2026-06-15", "2026-06-16"):
+    for day in ("2026-06-12", "2026-06-15", "2026-06-16"):
         assert (world.out / f"{day}.md").exists()
+    # nothing is announced on a weekend (no arXiv announcement, no HF list): no empty digest, no feed entry
+    for day in ("2026-06-13", "2026-06-14"):
+        assert not (world.out / f"{day}.md").exists()
+        assert f"{day}: nothing announced (weekend), skipped" in result.stderr
     requests = world.gemini.count()
     assert requests == 9  # three deep dives on each of the three weekdays, none on the weekend
     again = world.run("backfill", "--from", "2026-06-12", "--to", "2026-06-16")
     assert again.exit_code == 0
-    assert again.stderr.count("complete, skipped") == 5
+    assert again.stderr.count("complete, skipped") == 3
     assert world.gemini.count() == requests
     index = (world.out / "README.md").read_text(encoding="utf-8")
     assert index.index("2026-06-16") < index.index("2026-06-12")

@@ -110,7 +110,7 @@ def test_deep_dives_read_html_pdf_or_abstract_and_numbers_are_checked(world: Wor
         headers = [line for line in markdown.splitlines() if line.startswith("### ")]
         assert sum("📄 基于摘要" in h for h in headers) == 1
         escaped = PLANTED.replace(".", "\\.")  # "9." at the start of an inline text would read as a list
-        assert markdown.count(f"⚠️ 以下数字未能在模型读到的原文中找到，请核对：{escaped}") == 2
+        assert markdown.count(f"⚠️ 以下数字或含数字的名称未能在模型读到的原文中找到，请核对：{escaped}") == 2
         assert "#### 📌 要点速览" in markdown and "**" not in by_vid[html_vid]["analysis"]["one_sentence"]
 
         # a rerun fetches nothing and asks nothing; the check runs again on the cached deep dives

@@ -54,7 +54,7 @@ def test_facts_marker_and_unverified_numbers(template: str) -> None:
         )
         assert "- **发表**：CVPR 2026" in text and "- **退化类型**：真实相机噪声与模糊" in text
         assert (
-            "⚠️ 以下数字未能在模型读到的原文中找到，请核对：45\\.2%、4×" in text
+            "⚠️ 以下数字或含数字的名称未能在模型读到的原文中找到，请核对：45\\.2%、4×" in text
         )  # "45." escaped: not a list
 
 

@@ -378,6 +378,10 @@ def _backfill_days(
     failed: list[str] = []
     day = first
     while day <= last:
+        if pipeline.nothing_announced(day):
+            _progress(f"{day}: nothing announced (weekend), skipped")
+            day += dt.timedelta(days=1)
+            continue
         if not force and pipeline.day_is_complete(config, day):
             _progress(f"{day}: complete, skipped")
             day += dt.timedelta(days=1)

@@ -51,6 +51,7 @@ from .scoring.learn import Embed
 from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
+from .sources.calendar import announcement_for
 from .sources.fulltext import FullTextCache, Origin, fetch_full_text, select_text
 from .sources.http import HttpClient
 from .sources.huggingface import fetch_huggingface
@@ -619,6 +620,12 @@ def day_is_complete(config: Config, day: dt.date) -> bool:
     return assemble.is_complete(
         existing, deep_dives=config.digest.deep_dives, min_score=config.digest.min_score, history=history
     )
+
+
+def nothing_announced(day: dt.date) -> bool:
+    """True for a digest date on which no source announces anything: no arXiv announcement the evening before
+    (Friday and Saturday evenings) and a weekend day, when HuggingFace Daily Papers has no list either."""
+    return announcement_for(day) is None and day.weekday() >= 5
 
 
 def digest_status(config: Config, day: dt.date) -> Digest | None:

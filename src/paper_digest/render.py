@@ -188,12 +188,12 @@ def _badges(paper: DigestPaper) -> list[str]:
         parts = ["arXiv"]
         if paper.arxiv.primary_category:
             parts.append(clip(paper.arxiv.primary_category, 30))
-        badges.append("📄 " + " ".join(parts))
+        badges.append("🗂️ " + " ".join(parts))
         kind = ANNOUNCE_LABELS.get(paper.arxiv.announce_type or "")
         if kind:
             badges.append(kind)
     elif Source.ARXIV in paper.sources:
-        badges.append("📄 arXiv")
+        badges.append("🗂️ arXiv")
     if paper.is_update:
         version = f" v{paper.version}" if paper.version else ""
         badges.append(f"🔁 新版本{version}")
