@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import sys
 import tempfile
 import time
@@ -76,9 +77,9 @@ def run_analyzer(n: int, window: float, clock: Callable[[], float], sleep: Calla
     with FakeGemini(
         clock=clock, api_key=KEY, per_window=PER_WINDOW, window_seconds=window, per_day=PER_DAY
     ) as srv:
+        os.environ["GOOGLE_GEMINI_BASE_URL"] = srv.url  # the SDK reads it
         cfg = LLMConfig(
             model=MODEL,
-            base_url=srv.url,
             requests_per_window=PER_WINDOW,
             window_seconds=window,
             requests_per_day=PER_DAY,

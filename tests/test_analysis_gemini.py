@@ -89,10 +89,12 @@ class Analyzer:
 
 @pytest.fixture
 def make_analyzer(
-    server: FakeGemini, clock: FakeClock, wall: WallClock, tmp_path: Path
+    server: FakeGemini, clock: FakeClock, wall: WallClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Analyzer]:
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+
     def build(api_key: str | None = KEY, cache_dir: Path | None = None, **overrides: Any) -> Analyzer:
-        settings: dict[str, Any] = {"base_url": server.url, "concurrency": 1}
+        settings: dict[str, Any] = {"concurrency": 1}
         settings.update(overrides)
         return Analyzer(
             LLMConfig(**settings),
@@ -161,18 +163,19 @@ def test_back_to_back_runs_share_the_window(
     assert clock.sleeps == [pytest.approx(61.0)]  # two fit in the window, the third waits (1 s margin)
 
 
-def test_concurrent_workers_stay_within_the_window(tmp_path: Path) -> None:
+def test_concurrent_workers_stay_within_the_window(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Real clock, a 0.5 s window: three workers overlap, the server never sees more than 3 per window.
 
     The limiter's margin (50 ms here, 1 s on a 60 s window) absorbs the time between taking a slot and the
     request reaching the server. The SDK's first call in a process pays one-off imports (~30 ms, more on a
     busy machine), so one warm-up request goes first: the property under test is the steady state."""
     with FakeGemini(api_key=KEY) as warm:
-        Analyzer(
-            LLMConfig(base_url=warm.url), api_key=KEY, cache_dir=tmp_path / "warm", profile=PROFILE
-        ).analyse(make_papers(1))
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", warm.url)
+        warmed = Analyzer(LLMConfig(), api_key=KEY, cache_dir=tmp_path / "warm", profile=PROFILE)
+        warmed.analyse(make_papers(1))
     with FakeGemini(api_key=KEY, per_window=3, window_seconds=0.5, latency=0.05) as fake:
-        cfg = LLMConfig(base_url=fake.url, concurrency=3, requests_per_window=3, window_seconds=0.5)
+        monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", fake.url)
+        cfg = LLMConfig(concurrency=3, requests_per_window=3, window_seconds=0.5)
         analyzer = Analyzer(cfg, api_key=KEY, cache_dir=tmp_path, profile=PROFILE)
         results, ledger = analyzer.analyse(make_papers(7))
     assert statuses(results) == [AnalysisStatus.DONE] * 7

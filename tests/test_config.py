@@ -78,10 +78,9 @@ requests_per_day = 20
 
 def test_environment_overrides_file(tmp_path: Path) -> None:
     path = write(tmp_path, '[sources.huggingface]\nendpoint = "https://huggingface.co"\n')
-    env = {"HF_ENDPOINT": "http://127.0.0.1:9", "GOOGLE_GEMINI_BASE_URL": "http://127.0.0.1:8"}
+    env = {"HF_ENDPOINT": "http://127.0.0.1:9"}
     config = load_config(path, env=env)
     assert config.sources.huggingface.endpoint == "http://127.0.0.1:9"
-    assert config.llm.base_url == "http://127.0.0.1:8"
 
 
 @pytest.mark.parametrize(
@@ -135,6 +134,7 @@ mode = "api"
 page_size = 100
 [llm]
 max_retry_seconds = 60
+base_url = "https://proxy.example.com"
 max_attempts = 3
 """
     with caplog.at_level("WARNING", logger="paper_digest.config"):
@@ -144,6 +144,7 @@ max_attempts = 3
     for key in ("sources.huggingface.limit", "sources.arxiv.mode", "sources.arxiv.page_size"):
         assert sum(key in line and "the key is ignored" in line for line in lines) == 1, lines
     assert sum("llm.max_retry_seconds" in line for line in lines) == 1
+    assert sum("llm.base_url" in line and "GOOGLE_GEMINI_BASE_URL" in line for line in lines) == 1
 
 
 def test_flags_are_validated_with_the_file_and_win_over_it(tmp_path: Path) -> None:

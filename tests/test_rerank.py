@@ -105,9 +105,11 @@ def cache_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def llm_config(server: FakeGemini) -> Callable[..., LLMConfig]:
+def llm_config(server: FakeGemini, monkeypatch: pytest.MonkeyPatch) -> Callable[..., LLMConfig]:
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+
     def build(**overrides: Any) -> LLMConfig:
-        settings: dict[str, Any] = {"base_url": server.url, "concurrency": 1, "model": DEEP_DIVE_MODEL}
+        settings: dict[str, Any] = {"concurrency": 1, "model": DEEP_DIVE_MODEL}
         settings.update(overrides)
         return LLMConfig(**settings)
 

@@ -371,12 +371,13 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
 
 
 def test_the_llm_stage_benchmark_measures_the_rerank_and_pays_each_request_once(
-    server: FakeGemini, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    server: FakeGemini, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`bench_ranking.py --llm` against the fake Gemini server with an oracle judge (relevance = 3 x the
     label): the harness must show the re-rank's effect, count requests, and cost nothing when run again."""
     bench = _bench()
-    config = load_config(ROOT / "config.example.toml", env={"GOOGLE_GEMINI_BASE_URL": server.url})
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)  # the SDK reads it
+    config = load_config(ROOT / "config.example.toml", env={})
     # no real waiting in a test: the fake server has no limits, so neither does the client
     quota = {"requests_per_window": 1000, "requests_per_day": 1000}
     llm = config.llm.model_copy(update={"quota": {config.llm.rerank_model: ModelQuotaConfig(**quota)}})

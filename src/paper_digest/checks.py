@@ -27,8 +27,8 @@ def _call_hints() -> dict[str, str]:
 
     return {
         Kind.KEY_REFUSED: "the API key was refused (check GEMINI_API_KEY)",
-        Kind.LOCATION: "Gemini does not serve this region (a proxy or base_url in a served one fixes it)",
-        Kind.WEB_PAGE: "the Gemini address answered with a web page (check base_url / the proxy)",
+        Kind.LOCATION: "Gemini does not serve this region (use a proxy or GOOGLE_GEMINI_BASE_URL)",
+        Kind.WEB_PAGE: "the Gemini address answered with a web page (check GOOGLE_GEMINI_BASE_URL / proxy)",
         Kind.UNAVAILABLE: "Gemini is unavailable right now",
     }
 

@@ -178,8 +178,6 @@ class LLMConfig(_Strict):
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 4
     #: requests in flight at once, never beyond the limiter's allowance
     concurrency: Annotated[int, Field(ge=1, le=32)] = 2
-    #: base URL of the Gemini API; GOOGLE_GEMINI_BASE_URL in the environment overrides it
-    base_url: str | None = None
     #: API version. google-genai 3.x defaults to "v1"; structured output, system instructions and thinking
     #: settings have always been served by "v1beta". GOOGLE_GENAI_API_VERSION in the environment overrides it.
     api_version: str = "v1beta"
@@ -361,6 +359,8 @@ REMOVED_KEYS |= {
     ("sources.arxiv", "mode"): "RSS is read for today's announcement and the export API for other days; "
     "the key is ignored",
     ("sources.arxiv", "page_size"): "the export API is paged by 200 entries; the key is ignored",
+    ("llm", "base_url"): "set GOOGLE_GEMINI_BASE_URL in the environment instead (the SDK reads it); "
+    "the key is ignored",
     ("llm", "max_retry_seconds"): "retries are bounded by llm.max_attempts (and 300 s per request); "
     "the key is ignored",
 }
@@ -391,7 +391,6 @@ def upgrade_keys(data: Mapping[str, object], *, origin: str = "config") -> dict[
 #: environment variables that set a config value: variable -> (table path, key)
 ENV_KEYS: dict[str, tuple[tuple[str, ...], str]] = {
     "HF_ENDPOINT": (("sources", "huggingface"), "endpoint"),
-    "GOOGLE_GEMINI_BASE_URL": (("llm",), "base_url"),
     "GOOGLE_GENAI_API_VERSION": (("llm",), "api_version"),
     "PAPER_DIGEST_SITE_URL": (("digest",), "site_url"),
     "PAPER_DIGEST_FEED_URL": (("digest",), "feed_url"),

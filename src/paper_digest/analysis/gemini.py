@@ -91,9 +91,9 @@ def thinking_config(model: str) -> types.ThinkingConfig | None:
 
 
 def http_options(cfg: LLMConfig) -> types.HttpOptions:
-    """The SDK's HTTP options for a config: base URL, API version, timeout; the SDK's own retries off."""
+    """The SDK's HTTP options for a config: API version, timeout; the SDK's own retries off. The base URL is
+    the SDK's: GOOGLE_GEMINI_BASE_URL in the environment, else Google's."""
     return types.HttpOptions(
-        base_url=cfg.base_url or None,  # None: the SDK honours GOOGLE_GEMINI_BASE_URL
         api_version=cfg.api_version,
         timeout=round(cfg.timeout_seconds * 1000),  # milliseconds
         retry_options=None,  # SDK retries off: the client is the one layer that retries

@@ -44,7 +44,7 @@ def sentence(problem: Problem) -> str:
     if kind is Kind.LOCATION:
         return (
             "Gemini 不为本次请求所在的地区提供服务（User location is not supported），本次不再发送请求；"
-            "通过位于受支持地区的代理或 base_url 访问即可解决，深度解读将在修正后补全。"
+            "通过位于受支持地区的代理或 GOOGLE_GEMINI_BASE_URL 访问即可解决，深度解读将在修正后补全。"
         )
     if kind is Kind.KEY_REFUSED:
         return (
@@ -52,9 +52,15 @@ def sentence(problem: Problem) -> str:
             "请检查 GEMINI_API_KEY，深度解读将在修正后补全。"
         )
     if kind is Kind.WEB_PAGE:
-        return "Gemini 地址返回的是一个网页而不是 API 应答，请检查 base_url 或代理设置；这篇深度解读未完成。"
+        return (
+            "Gemini 地址返回的是一个网页而不是 API 应答，请检查 GOOGLE_GEMINI_BASE_URL 或代理设置；"
+            "这篇深度解读未完成。"
+        )
     if kind is Kind.SETUP:
-        return "无法建立到 Gemini 的连接客户端（请检查代理环境变量与 base_url），深度解读将在修正后补全。"
+        return (
+            "无法建立到 Gemini 的连接客户端（请检查代理环境变量与 GOOGLE_GEMINI_BASE_URL），"
+            "深度解读将在修正后补全。"
+        )
     return _SIMPLE[kind]
 
 
