@@ -145,7 +145,8 @@ class PaperView:
     unverified: list[str] = field(default_factory=list)
     #: the copyable like / dislike commands (trusted Markdown built from a validated id), or None
     rate_line: SafeMd | None = None
-    #: what the ratings changed: "与你赞过的 2606.12575 相近 +8.2 分", or None
+    #: what the ratings changed: "与你赞过的 2606.12575 相近 +8.2 分", or None; shown beside the score in the
+    #: paper's details (🧭), never in the 看点 column, which says what the paper is about (issue 15)
     learned: str | None = None
 
 
@@ -282,7 +283,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         badges=_badges(paper),
         comment=comment or None,
         links=_links(paper),
-        one_line=summary or "；".join(part for part in (reason, learned) if part),
+        one_line=summary or reason,
         reason=reason,
         analysis=analysis,
         status=status.value,
