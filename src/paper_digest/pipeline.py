@@ -45,7 +45,9 @@ from .models import (
     SourceReport,
     SourceStatus,
 )
-from .render import render_digest, render_feed, render_index, render_sidecar, top_papers
+from .render import render_digest, render_feed, render_index
+from .sidecar import render_sidecar
+from .view import top_papers
 from .scoring import score_papers
 from .scoring.learn import Embed
 from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
@@ -532,7 +534,7 @@ def _message(config: Config, digest: Digest, markdown: str) -> delivery.Message:
         summary=summary,
         headlines=[
             delivery.Headline(
-                title=v.title_zh or v.title, score=v.score, line=v.one_line, url=v.paper.links.get("abs")
+                title=v.title_zh or v.title, score=v.score, line=v.one_line, url=v.abs_url
             )
             for v in views
         ],
