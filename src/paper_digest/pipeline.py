@@ -46,11 +46,10 @@ from .models import (
     SourceStatus,
 )
 from .render import render_digest, render_feed, render_index
-from .sidecar import render_sidecar
-from .view import top_papers
 from .scoring import score_papers
 from .scoring.learn import Embed
 from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
+from .sidecar import render_sidecar
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.calendar import announcement_for
@@ -59,6 +58,7 @@ from .sources.http import HttpClient
 from .sources.huggingface import fetch_huggingface
 from .sources.merge import merge_candidates
 from .sources.parsed import Getter
+from .view import top_papers
 
 logger = logging.getLogger(__name__)
 
@@ -533,9 +533,7 @@ def _message(config: Config, digest: Digest, markdown: str) -> delivery.Message:
         subject=f"{digest.title} | {digest.date.isoformat()}",
         summary=summary,
         headlines=[
-            delivery.Headline(
-                title=v.title_zh or v.title, score=v.score, line=v.one_line, url=v.abs_url
-            )
+            delivery.Headline(title=v.title_zh or v.title, score=v.score, line=v.one_line, url=v.abs_url)
             for v in views
         ],
         markdown=markdown,
