@@ -445,8 +445,13 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         ranked, spent = stages.rerank(ranked)
         progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
         ledger = ledger.plus(spent)
+    previous = store.load_digest(json_path)
     selected = assemble.select_deep_dives(
-        ranked, count=config.digest.deep_dives, min_score=config.digest.min_score, history=history
+        ranked,
+        count=config.digest.deep_dives,
+        min_score=config.digest.min_score,
+        history=history,
+        finished=assemble.finished_dives(previous),
     )
     progress(
         f"score: {sum(1 for s in ranked if s.score >= config.digest.min_score)} above threshold, "
@@ -471,8 +476,6 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
                 f"{min(resets).isoformat(timespec='minutes')} ({waiting} deep dives pending)"
             )
         ledger = ledger.plus(spent)
-
-    previous = store.load_digest(json_path)
 
     digest = assemble.build_digest(
         day=day,
