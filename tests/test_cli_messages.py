@@ -143,6 +143,8 @@ def test_check_online_names_why_a_connection_failed(world: World, monkeypatch: p
         "after 2 attempts"
     ) in lines
     assert f"FAIL arxiv: 127.0.0.1:{port}: connection failed (connection refused) after 2 attempts" in lines
+    # one backoff per failing source, waited on the command's clock (a check never sleeps for real in a test)
+    assert len(world.clock.sleeps) == 2
     verbose = world.run("-v", "check", "--online")
     assert "NameResolutionError <- gaierror" in verbose.stderr
     assert "NewConnectionError <- ConnectionRefusedError" in verbose.stderr

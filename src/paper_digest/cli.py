@@ -422,7 +422,7 @@ def check(
 
     Exit 0 when all is well, 1 when an endpoint failed, 2 for a bad config."""
     config = _load(config_path)
-    results = run_checks(config, api_key=api_key_from_env(), online=online)
+    results = run_checks(config, api_key=api_key_from_env(), online=online, clock=run_clock())
     for item in results:
         mark = "ok  " if item.ok else ("warn" if item.warning else "FAIL")
         typer.echo(f"{mark} {item.name}: {item.message}")
