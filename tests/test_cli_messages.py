@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sources_helpers import Reply
@@ -14,13 +12,6 @@ from world import World
 from paper_digest import cli
 
 DAY = "2026-06-12"
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        yield w
 
 
 def help_page(*args: str) -> str:
