@@ -28,7 +28,7 @@ from .clock import SYSTEM_CLOCK, Clock
 from .config import Config, Flags, api_key_from_env, load_config
 from .errors import ConfigError, PaperDigestError, UsageError
 from .markup import safe_url
-from .models import DeliveryStatus
+from .models import DeliveryStatus, NoticeKind
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -257,7 +257,7 @@ def _run_one(
         llm=llm,
         resend=resend,
     )
-    if stages.llm_notice == pipeline.MSG_NO_KEY:
+    if stages.llm_notice is not None and stages.llm_notice.kind is NoticeKind.NO_API_KEY:
         _progress(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
             "deep dives come from the cache only; the others wait for a key"
