@@ -190,3 +190,20 @@ def test_pending_notice_names_the_quota() -> None:
     )
     mixed = said(build(ranked, ranked, {"1": quota, "2": other}))
     assert "2 篇深度解读尚未完成，将在下次运行时补全。" in mixed
+
+
+def test_carry_over_recounts_every_notice_of_the_merged_digest() -> None:
+    ranked = [scored("1", 90), scored("2", 80)]
+    done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
+    failed = Analysis(status=AnalysisStatus.FAILED, reason="schema", message="x")
+    old = build(ranked, ranked, {"1": done, "2": done})
+    new = build(ranked, ranked, {"1": done, "2": failed})
+    assert Notice(kind=NoticeKind.DIVES_FAILED, count=1) in new.notices
+    merged = assemble.carry_over(new, old)
+    # the deep dive that failed now was finished before: nothing failed in the digest written
+    assert merged.deep_dives_done == 2 and merged.notices == []
+    off = Notice(kind=NoticeKind.LLM_OFF)
+    pending = Analysis(status=AnalysisStatus.PENDING, reason="llm_disabled", message="x")
+    without = build(ranked, ranked, {"1": pending, "2": pending}, llm_notice=off)
+    assert without.notices == [off]
+    assert assemble.carry_over(without, old, llm_notice=off).notices == []  # nothing missing any more
