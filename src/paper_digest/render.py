@@ -35,8 +35,9 @@ from .markup import (
     safe_url,
 )
 from .models import Digest
+from .paper_view import TITLE_LIMIT
 from .sidecar import render_sidecar, sidecar_json_schema, sidecar_schema_text
-from .view import TITLE_LIMIT, digest_view, index_row, newest_first, top_papers
+from .view import digest_view, index_row, newest_first, top_papers
 
 __all__ = [
     "BUILTIN_TEMPLATES",
