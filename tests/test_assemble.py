@@ -60,6 +60,18 @@ def test_selection_respects_count_threshold_and_history() -> None:
     ]
 
 
+def test_finished_deep_dives_keep_their_seats_while_they_reach_the_threshold() -> None:
+    ranked = [scored("1", 90), scored("2", 80), scored("3", 70), scored("4", 60), scored("5", 20)]
+    pick = lambda count, finished: [  # noqa: E731
+        s.paper.id
+        for s in assemble.select_deep_dives(ranked, count=count, min_score=30, history={}, finished=finished)
+    ]
+    assert pick(2, {"4", "3"}) == ["3", "4"]  # both paid: neither is replaced by a higher new paper
+    assert pick(3, {"4"}) == ["1", "2", "4"]  # the rest filled in rank order
+    assert pick(1, {"4", "3"}) == ["3"]  # more finished than seats: the best of them
+    assert pick(2, {"5"}) == ["1", "2"]  # below the threshold now: no seat
+
+
 def test_digest_records_status_and_update_flag() -> None:
     ranked = [scored("1", 90), scored("2", 80, version=3)]
     history = {"2": assemble.FeaturedBefore(1, DAY - dt.timedelta(days=2))}

@@ -485,3 +485,26 @@ def test_offline_with_a_key_asks_gemini_nothing(world: World) -> None:
     reasons = [p["analysis_reason"] for p in papers if p["analysis_status"] == "pending"]
     assert reasons == ["offline", "offline"]
     assert "离线运行（--offline）不请求 Gemini" in md
+
+
+def test_a_ranking_change_keeps_the_paid_deep_dives_in_their_seats(world: World) -> None:
+    """After new ratings (or an upgrade) reorder the day, a rerun keeps the papers it already analysed
+    featured, served from the cache (no request spent replacing them); raising --deep-dives adds the new top
+    paper beside them."""
+    assert world.run("run", "--date", DAY).exit_code == 0
+    papers = world.sidecar(DAY)["papers"]
+    first = [p["id"] for p in papers if p["deep_dive"]]
+    assert world.run("like", *[p["id"] for p in papers[8:15]]).exit_code == 0
+    assert world.run("dislike", *[p["id"] for p in papers[:8]]).exit_code == 0
+    again = world.run("run", "--date", DAY)
+    assert again.exit_code == 0, again.output
+    assert "applied" in again.stderr, again.stderr
+    papers = world.sidecar(DAY)["papers"]
+    assert [p["id"] for p in papers[:3]] != first  # the ranking did change
+    assert [p["id"] for p in papers if p["deep_dive"]] == [p["id"] for p in papers if p["id"] in first]
+    assert world.gemini.count() == 3
+    more = world.run("run", "--date", DAY, "--deep-dives", "4")
+    assert more.exit_code == 0, more.output
+    featured = [p["id"] for p in world.sidecar(DAY)["papers"] if p["deep_dive"]]
+    assert set(first) < set(featured) and len(featured) == 4
+    assert world.gemini.count() == 4

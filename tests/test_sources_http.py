@@ -237,3 +237,39 @@ def test_body_deadline_is_read_on_the_injected_clock(server: ScriptedServer) -> 
     with pytest.raises(SourceError, match=r"^arXiv: timed out reading the response after 1 attempt$") as info:
         client.get(server.url + "/x", label="arXiv")
     assert info.value.kind == "timeout"
+
+
+def test_a_name_that_does_not_resolve_fails_at_once(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No DNS or no network does not heal in a backoff's seconds: one attempt, no wait, the plain sentence.
+    The resolver failure is injected (``.invalid``, RFC 2606, never reaches a real resolver here)."""
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def no_dns(host: str, *args: object, **kwargs: object) -> object:
+        if host.endswith(".invalid"):
+            asked.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    client = make_client(clock, max_attempts=5)
+    with pytest.raises(SourceError) as info:
+        client.get("http://papers.invalid/api/daily_papers", label="HuggingFace")
+    assert str(info.value) == (
+        "HuggingFace: connection failed (name resolution failed: no network or no DNS) after 1 attempt"
+    )
+    assert info.value.kind == "connection" and info.value.attempts == 1
+    assert asked == ["papers.invalid"] and client.requests_made == 1
+    assert clock.sleeps == []
+
+
+def test_a_refused_connection_is_still_retried(clock: FakeClock) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = make_client(clock, max_attempts=3)
+    with pytest.raises(SourceError, match=r"connection refused\) after 3 attempts"):
+        client.get(f"http://127.0.0.1:{port}/x")
+    assert len(clock.sleeps) == 2

@@ -6,7 +6,7 @@ Nothing here does I/O: the pipeline passes in what it fetched, scored, analysed 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .models import (
@@ -80,21 +80,37 @@ def is_update(paper: Paper, before: FeaturedBefore) -> bool:
     return paper.version is not None and before.version is not None and paper.version > before.version
 
 
+def finished_dives(digest: Digest | None) -> set[str]:
+    """The papers a digest shows with a finished deep dive."""
+    if digest is None:
+        return set()
+    return {p.id for p in digest.papers if p.deep_dive and p.analysis_status is AnalysisStatus.DONE}
+
+
 def select_deep_dives(
     ranked: Sequence[ScoredPaper],
     *,
     count: int,
     min_score: float,
     history: Mapping[str, FeaturedBefore],
+    finished: Collection[str] = (),
 ) -> list[ScoredPaper]:
-    """The top ``count`` papers at or above ``min_score`` that were not featured recently."""
+    """The top ``count`` papers at or above ``min_score`` that were not featured recently.
+
+    ``finished`` names the papers an earlier run of the same day already analysed: they keep their seats
+    (in rank order, while they still reach ``min_score``) before new papers fill the rest, so a rerun after a
+    ranking change (an upgrade, new ratings, the re-rank) never drops a paid deep dive to pay for another.
+    """
+    eligible = [s for s in ranked if s.score >= min_score and s.paper.id not in history]
+    kept = {s.paper.id for s in [s for s in eligible if s.paper.id in finished][:count]}
+    room = count - len(kept)
     chosen: list[ScoredPaper] = []
-    for scored in ranked:
-        if len(chosen) >= count or scored.score < min_score:
-            break
-        if scored.paper.id in history:
-            continue
-        chosen.append(scored)
+    for scored in eligible:
+        if scored.paper.id in kept:
+            chosen.append(scored)
+        elif room > 0:
+            chosen.append(scored)
+            room -= 1
     return chosen
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -43,9 +43,17 @@ class CheckResult:
 
 
 def run_checks(
-    config: Config, *, api_key: str | None, online: bool, env: Mapping[str, str] | None = None
+    config: Config,
+    *,
+    api_key: str | None,
+    online: bool,
+    env: Mapping[str, str] | None = None,
+    notes: Sequence[str] = (),
 ) -> list[CheckResult]:
+    """Every check in order; ``notes``: what the config file earned on loading (removed keys, retired
+    models), listed after "config: valid"."""
     results = [CheckResult("config", True, "valid")]
+    results += [CheckResult("config", False, note, warning=True) for note in notes]
     try:
         store.check_writable(config.digest.output_dir)
         results.append(CheckResult("output_dir", True, f"{config.digest.output_dir} is writable"))

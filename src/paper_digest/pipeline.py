@@ -45,10 +45,11 @@ from .models import (
     SourceReport,
     SourceStatus,
 )
-from .render import render_digest, render_feed, render_index, render_sidecar, top_papers
+from .render import render_digest, render_feed, render_index
 from .scoring import score_papers
 from .scoring.learn import Embed
 from .scoring.semantic import SemanticModelError, SemanticScorer, load_scorer
+from .sidecar import render_sidecar
 from .sources.archive import OfflineClient, RawArchive
 from .sources.arxiv import fetch_arxiv, fetch_arxiv_ids
 from .sources.calendar import announcement_for
@@ -57,6 +58,7 @@ from .sources.http import HttpClient
 from .sources.huggingface import fetch_huggingface
 from .sources.merge import merge_candidates
 from .sources.parsed import Getter
+from .view import top_papers
 
 logger = logging.getLogger(__name__)
 
@@ -443,8 +445,13 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
         ranked, spent = stages.rerank(ranked)
         progress(f"rerank: {spent.requests} requests, {spent.cache_hits} cached")
         ledger = ledger.plus(spent)
+    previous = store.load_digest(json_path)
     selected = assemble.select_deep_dives(
-        ranked, count=config.digest.deep_dives, min_score=config.digest.min_score, history=history
+        ranked,
+        count=config.digest.deep_dives,
+        min_score=config.digest.min_score,
+        history=history,
+        finished=assemble.finished_dives(previous),
     )
     progress(
         f"score: {sum(1 for s in ranked if s.score >= config.digest.min_score)} above threshold, "
@@ -469,8 +476,6 @@ def _run_locked(config: Config, day: dt.date, stages: Stages, progress: Progress
                 f"{min(resets).isoformat(timespec='minutes')} ({waiting} deep dives pending)"
             )
         ledger = ledger.plus(spent)
-
-    previous = store.load_digest(json_path)
 
     digest = assemble.build_digest(
         day=day,
@@ -531,9 +536,7 @@ def _message(config: Config, digest: Digest, markdown: str) -> delivery.Message:
         subject=f"{digest.title} | {digest.date.isoformat()}",
         summary=summary,
         headlines=[
-            delivery.Headline(
-                title=v.title_zh or v.title, score=v.score, line=v.one_line, url=v.paper.links.get("abs")
-            )
+            delivery.Headline(title=v.title_zh or v.title, score=v.score, line=v.one_line, url=v.abs_url)
             for v in views
         ],
         markdown=markdown,

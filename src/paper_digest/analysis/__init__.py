@@ -5,20 +5,22 @@
                                      system=build_system_instruction(profile), texts=...)
     ranked, spent = rerank(client, RerankCache(cache_dir, ...), ranked, scoring=..., system=...)
 
-Modules: :mod:`.client` (the client: models, fallback, limiter, retries, ledger), :mod:`.provider` (what a
-service must offer) and :mod:`.gemini` (the Gemini API), :mod:`.outcome` (answer / pending / failed and the
-kinds of problem), :mod:`.messages` (the reader's sentences), :mod:`.quota` (429 kinds, the limiter),
-:mod:`.prompt` and :mod:`.cache`, and the stages :mod:`.deep_dive` and :mod:`.rerank`.
+Modules: :mod:`.client` (the client: models, fallback, limiter, retries, ledger), :mod:`.progress` (how far
+a stage is), :mod:`.provider` (what a service must offer, and how a reply is judged) and :mod:`.gemini` (the
+Gemini API), :mod:`.outcome` (answer / pending / failed and the kinds of problem), :mod:`.messages` (the
+reader's sentences), :mod:`.quota` (429 kinds, the limiter), :mod:`.prompt` and :mod:`.cache`, and the stages
+:mod:`.deep_dive` and :mod:`.rerank`.
 """
 
 from __future__ import annotations
 
 from .cache import AnalysisCache
-from .client import LLMClient, Progress, Purpose, Request, SilentProgress
+from .client import LLMClient, Purpose, Request
 from .deep_dive import analyse_papers, problem_analysis, read_deep_dive
 from .gemini import GeminiProvider
 from .messages import sentence
 from .outcome import Answer, Failed, Kind, Outcome, Pending, Problem
+from .progress import Progress, SilentProgress
 from .prompt import PROMPT_VERSION, PaperText, build_system_instruction, profile_fingerprint
 from .provider import CallError
 from .quota import QuotaKind, classify_429

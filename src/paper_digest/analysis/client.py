@@ -9,8 +9,9 @@
 It owns, in one place: the provider (built once, on the first question; a construction failure is an outcome,
 never a crash), the model order of each purpose and the fallback, one rate limiter for every model (each with
 its own quota, shared by every stage and every backfill day of the process, persisted per Pacific day), the
-retries (tenacity, on the injected sleep; the SDK's own retries stay off), the classification of every
-answer into a :class:`~.outcome.Problem`, and the ledger. What each kind of answer leads to:
+retries (``paper_digest.retry``: tenacity, on the injected sleep; the SDK's own retries stay off), the
+classification of every answer into a :class:`~.outcome.Problem` (:func:`~.provider.judge_reply`), and the
+ledger. What each kind of answer leads to:
 
 - per-minute 429: wait what RetryInfo says (the message's "Please retry in 58.2s" first), then go on;
 - per-day 429: the model is done until midnight Pacific (persisted), the next model takes over, else pending
@@ -37,16 +38,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
-
-import tenacity
+from typing import Any, Generic, TypeVar
 
 from ..clock import SYSTEM_CLOCK
 from ..config import LLMConfig
 from ..models import LLMLedger
+from ..retry import Try, backoff_seconds, retry_call
 from .gemini import GeminiProvider
 from .outcome import NEXT_MODEL, STOP_ALL, Answer, Kind, Outcome, Pending, Problem, outcome_of
-from .provider import CallError, Finish, Provider, Question, Reply, Send
+from .progress import Progress, SilentProgress
+from .provider import CallError, Provider, Question, Reply, Send, judge_reply
 from .quota import DailyQuotaSpent, ModelQuota, RateLimiter, next_reset
 
 logger = logging.getLogger(__name__)
@@ -57,12 +58,9 @@ T = TypeVar("T")
 MAX_OUTPUT_TOKENS_CAP = 65536
 #: a repair attempt gets this many times the configured output budget
 REPAIR_TOKEN_FACTOR = 2
-#: backoff for transient errors: 2 s, 4 s, 8 s ... capped at 60 s, plus up to 1 s of jitter
-#: no request waits longer than this in total between its attempts (with ``llm.max_attempts``, the bound)
+#: no request waits longer than this in total between its attempts (with ``llm.max_attempts``, the bound);
+#: transient errors wait the project's backoff (``retry.backoff_seconds``: 2, 4, 8 ... s, at most 60 s)
 MAX_RETRY_SECONDS = 300.0
-BACKOFF_INITIAL_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 60.0
-BACKOFF_JITTER_SECONDS = 1.0
 #: attempts for a web page instead of the API's answer: one more, in case it was a passing portal page
 WEB_PAGE_ATTEMPTS = 2
 #: kinds of a failed request worth another attempt of the same request
@@ -90,32 +88,6 @@ class Request(Generic[T]):
     cost: int = 1
     #: estimated input tokens (system + prompt), for the limiter's tokens per minute; 0: not counted
     tokens: int = 0
-
-
-class Progress(Protocol):
-    """Where a stage reports how far it is, and the client how long it waits (the CLI draws it)."""
-
-    def begin(self, label: str, total: int) -> None: ...
-
-    def advance(self, done: int = 1) -> None: ...
-
-    def waiting(self, seconds: float) -> None: ...
-
-    def end(self) -> None: ...
-
-
-class SilentProgress:
-    def begin(self, label: str, total: int) -> None:
-        pass
-
-    def advance(self, done: int = 1) -> None:
-        pass
-
-    def waiting(self, seconds: float) -> None:
-        pass
-
-    def end(self) -> None:
-        pass
 
 
 ProviderFactory = Callable[[LLMConfig, str], Provider]
@@ -265,7 +237,7 @@ class LLMClient:
             with self._lock:
                 self._ledger.tokens_in += reply.tokens_in
                 self._ledger.tokens_out += reply.tokens_out
-            judged = _judge(reply, model)
+            judged = judge_reply(reply, model)
             if judged is None:
                 value = request.read(reply.text)
                 if value is not None:
@@ -295,50 +267,39 @@ class LLMClient:
 
     def _call(self, provider: Provider, question: Question, cost: int, tokens: int = 0) -> Reply:
         """One logical request, retried on per-minute 429s, transient errors and web pages."""
-        backoff = tenacity.wait_exponential_jitter(
-            initial=BACKOFF_INITIAL_SECONDS, max=BACKOFF_MAX_SECONDS, jitter=BACKOFF_JITTER_SECONDS
-        )
 
-        def error(state: tenacity.RetryCallState) -> CallError | None:
-            exc = state.outcome.exception() if state.outcome else None
-            return exc.error if isinstance(exc, _Retry) else None
+        def wait(step: Try[_Retry]) -> float:
+            failed = step.failure.error
+            if failed.kind is Kind.QUOTA_MINUTE:
+                window = self._quota(question.model).window_seconds
+                return failed.delay if failed.delay is not None else window
+            return backoff_seconds(step.attempts)
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            failed = error(state)
-            if failed is not None and failed.kind is Kind.QUOTA_MINUTE:
-                return (
-                    failed.delay if failed.delay is not None else self._quota(question.model).window_seconds
-                )
-            return float(backoff(state))
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            failed = error(state)
-            if failed is not None and failed.kind is Kind.WEB_PAGE:
-                return state.attempt_number >= WEB_PAGE_ATTEMPTS
-            if state.attempt_number >= self.cfg.max_attempts:
+        def stop(step: Try[_Retry], upcoming: float) -> bool:
+            if step.failure.error.kind is Kind.WEB_PAGE:
+                return step.attempts >= WEB_PAGE_ATTEMPTS
+            if step.attempts >= self.cfg.max_attempts:
                 return True
-            return state.idle_for + state.upcoming_sleep > MAX_RETRY_SECONDS
+            return step.waited + upcoming > MAX_RETRY_SECONDS
 
-        def before_sleep(state: tenacity.RetryCallState) -> None:
+        def before_sleep(step: Try[_Retry], upcoming: float) -> None:
             with self._lock:
                 self._ledger.retries += 1
-            if state.next_action is not None and state.next_action.sleep >= 1:
-                self.progress.waiting(state.next_action.sleep)
+            if upcoming >= 1:
+                self.progress.waiting(upcoming)
 
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_Retry),
-            wait=wait,
-            stop=stop,
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
         send = provider.prepare(question)  # built before a slot is taken: the slot's time goes to the request
         try:
-            reply: Reply = retrying(self._attempt, send, question, cost, tokens)
+            return retry_call(
+                lambda: self._attempt(send, question, cost, tokens),
+                retry_on=_Retry,
+                wait=wait,
+                stop=stop,
+                sleep=self._sleep,
+                before_sleep=before_sleep,
+            )
         except _Retry as exc:
             raise exc.error from None
-        return reply
 
     def _attempt(self, send: Send, question: Question, cost: int, tokens: int = 0) -> Reply:
         model = question.model
@@ -431,25 +392,6 @@ class LLMClient:
                 logger.warning("cannot build the Gemini client (%s)", exc.__class__.__name__)
                 self._stopped = Problem(Kind.SETUP, detail=exc.__class__.__name__)
             return self._provider
-
-
-def _judge(reply: Reply, model: str) -> Problem | None:
-    """What an answer that arrived amounts to; None: there is text to read (STOP, or a finish reason this
-    code does not know that still carries text)."""
-    finish = reply.finish
-    if finish is Finish.MAX_TOKENS:
-        return Problem(Kind.MAX_TOKENS, model=model)
-    if finish is Finish.PROMPT_BLOCKED:
-        return Problem(Kind.PROMPT_BLOCKED, model=model, detail=reply.finish_name)
-    if finish is Finish.SAFETY:
-        return Problem(Kind.SAFETY, model=model, detail=reply.finish_name)
-    if finish is Finish.RECITATION:
-        return Problem(Kind.RECITATION, model=model, detail=reply.finish_name)
-    if reply.text:
-        return None
-    if finish is Finish.UNKNOWN:
-        return Problem(Kind.UNKNOWN_FINISH, model=model, detail=reply.finish_name)
-    return Problem(Kind.EMPTY, model=model)
 
 
 def _worst(problems: Sequence[Problem]) -> Problem:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from .outcome import Kind
+from .outcome import Kind, Problem
 
 
 class Finish(StrEnum):
@@ -39,6 +39,25 @@ class Reply:
     finish_name: str = ""
     tokens_in: int = 0
     tokens_out: int = 0
+
+
+def judge_reply(reply: Reply, model: str) -> Problem | None:
+    """What an answer that arrived amounts to, whatever the provider; None: there is text to read (STOP, or
+    a finish reason this code does not know that still carries text)."""
+    finish = reply.finish
+    if finish is Finish.MAX_TOKENS:
+        return Problem(Kind.MAX_TOKENS, model=model)
+    if finish is Finish.PROMPT_BLOCKED:
+        return Problem(Kind.PROMPT_BLOCKED, model=model, detail=reply.finish_name)
+    if finish is Finish.SAFETY:
+        return Problem(Kind.SAFETY, model=model, detail=reply.finish_name)
+    if finish is Finish.RECITATION:
+        return Problem(Kind.RECITATION, model=model, detail=reply.finish_name)
+    if reply.text:
+        return None
+    if finish is Finish.UNKNOWN:
+        return Problem(Kind.UNKNOWN_FINISH, model=model, detail=reply.finish_name)
+    return Problem(Kind.EMPTY, model=model)
 
 
 class CallError(Exception):

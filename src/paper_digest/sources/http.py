@@ -6,17 +6,23 @@ interval set with :meth:`HttpClient.space_host`, measured from the end of the pr
 the start of the next. Hosts of one site can share that lock and spacing (``space_host(..., group=)``):
 arXiv's export API and its web pages (full texts) count as one site, one request every ``delay_seconds``.
 
-Retries go through tenacity, like every other retry in the project, with the injected sleep. Retried:
+Retries go through :func:`paper_digest.retry.retry_call` (tenacity, the injected sleep), the project's one
+retry idiom. Retried:
 
 - 429 Too Many Requests, 503 Service Unavailable: the server asks us to come back (``Retry-After`` honoured);
 - 500, 502, 504: a server or gateway hiccup, worth another try;
 - connection errors, timeouts and bodies cut short: the network, not the request.
 
+Not retried: a host name that does not resolve (``socket.gaierror`` under urllib3's ``NameResolutionError``):
+no DNS or no network does not heal in the seconds a backoff waits, so the source fails after one attempt
+with its sentence instead of waiting a minute for nothing.
+
 The wait is the server's ``Retry-After`` (seconds or an HTTP date, read on the server's own ``Date``) or else
-an exponential backoff (2, 4, 8 ... s, at most 60 s) with +/-25 % jitter. Retries stop after ``max_attempts``,
-or when the next wait would end past ``max_total_seconds`` from the start of the call. Any other 4xx is final
-at once. Error messages are one line and never contain a response body; the failure's kind is on the error as
-data. Time is read only through the injected clock (see ``paper_digest.clock``).
+the project's backoff (2, 4, 8 ... s, at most 60 s, up to 25 % jitter: ``retry.backoff_seconds``). Retries
+stop after ``max_attempts``, or when the next wait would end past ``max_total_seconds`` from the start of the
+call. Any other 4xx is final at once. Error messages are one line and never contain a response body; the
+failure's kind is on the error as data. Time is read only through the injected clock (see
+``paper_digest.clock``).
 """
 
 from __future__ import annotations
@@ -33,19 +39,15 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import requests
-import tenacity
 
 from ..clock import SYSTEM_CLOCK
 from ..errors import SourceError
+from ..retry import Try, backoff_seconds, retry_call
 from .archive import RawArchive
 
 logger = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-#: first backoff wait; doubles with every attempt, with jitter of up to +/-25 %
-BACKOFF_BASE_SECONDS = 2.0
-#: no single backoff wait (without Retry-After) is longer than this
-BACKOFF_CAP_SECONDS = 60.0
 #: bodies larger than this are refused (a daily listing is a few MB at most)
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
@@ -90,6 +92,10 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+#: why a connection failed when the host name did not resolve: not retried (see the module doc)
+NAME_NOT_RESOLVED = "name resolution failed: no network or no DNS"
+
+
 def connection_cause(exc: BaseException) -> str:
     """Why a connection failed, in words a user can act on: the name did not resolve (DNS, no network), the
     host refused, the proxy failed, TLS failed, or the connection was reset. Only exception classes are read,
@@ -102,7 +108,7 @@ def connection_cause(exc: BaseException) -> str:
     if any(isinstance(e, socket.gaierror) for e in chain) or any(
         type(e).__name__ == "NameResolutionError" for e in chain
     ):
-        return "name resolution failed: no network or no DNS"
+        return NAME_NOT_RESOLVED
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused"
     if any(isinstance(e, ConnectionResetError) for e in chain):
@@ -113,16 +119,23 @@ def connection_cause(exc: BaseException) -> str:
 
 
 class _Attempt(Exception):
-    """A retryable failure of one attempt (internal)."""
+    """A failure of one attempt (internal): retried unless ``final`` (a name that does not resolve)."""
 
     def __init__(
-        self, kind: str, what: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        kind: str,
+        what: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        final: bool = False,
     ) -> None:
         super().__init__(what)
         self.kind = kind
         self.what = what
         self.status = status
         self.retry_after = retry_after
+        self.final = final
 
 
 class HttpClient:
@@ -152,9 +165,6 @@ class HttpClient:
         self.archive = archive
         self.requests_made = 0
         self._rng = rng or random.Random()
-        self._backoff = tenacity.wait_exponential(
-            multiplier=BACKOFF_BASE_SECONDS, exp_base=2, max=BACKOFF_CAP_SECONDS
-        )
         self._session = requests.Session()
         self._session.headers["User-Agent"] = user_agent
         self._session.trust_env = True
@@ -233,54 +243,47 @@ class HttpClient:
         self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
     ) -> bytes:
         started = self.clock()
-        last = {"attempts": 0, "wait": 0.0}
+        ahead = {"wait": 0.0}
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            failure = state.outcome.exception() if state.outcome else None
-            if isinstance(failure, _Attempt) and failure.retry_after is not None:
-                return failure.retry_after
-            return float(self._backoff(state)) * (0.75 + 0.5 * self._rng.random())
+        def wait(step: Try[_Attempt]) -> float:
+            if step.failure.retry_after is not None:
+                return step.failure.retry_after
+            return backoff_seconds(step.attempts, self._rng)
 
-        def stop(state: tenacity.RetryCallState) -> bool:
-            last["attempts"], last["wait"] = state.attempt_number, state.upcoming_sleep
-            if state.attempt_number >= self.max_attempts:
+        def stop(step: Try[_Attempt], upcoming: float) -> bool:
+            ahead["wait"] = upcoming
+            if step.failure.final or step.attempts >= self.max_attempts:
                 return True
-            return self.clock() - started + state.upcoming_sleep > self.max_total_seconds
+            return self.clock() - started + upcoming > self.max_total_seconds
 
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            failure = state.outcome.exception() if state.outcome else None
+        def before_sleep(step: Try[_Attempt], upcoming: float) -> None:
             logger.warning(
-                "%s: %s; retrying in %.1f s (attempt %d)",
-                name,
-                failure,
-                state.upcoming_sleep,
-                state.attempt_number + 1,
+                "%s: %s; retrying in %.1f s (attempt %d)", name, step.failure, upcoming, step.attempts + 1
             )
 
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception_type(_Attempt),
-            wait=wait,
-            stop=stop,
-            sleep=self.sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        attempts = 0
+
+        def attempt() -> bytes:
+            nonlocal attempts
+            attempts += 1
+            return self._attempt(url, params, host=host, name=name, limit=limit)
+
         try:
-            body: bytes = retrying(self._attempt, url, params, host=host, name=name, limit=limit)
+            return retry_call(
+                attempt, retry_on=_Attempt, wait=wait, stop=stop, sleep=self.sleep, before_sleep=before_sleep
+            )
         except _Attempt as failure:
-            attempts = int(last["attempts"])
             plural = "attempt" if attempts == 1 else "attempts"
             message = f"{name}: {failure.what} after {attempts} {plural}"
-            if attempts < self.max_attempts:  # stopped by the time budget, not the attempt count
+            if attempts < self.max_attempts and not failure.final:  # stopped by the time budget
                 message += (
-                    f" (Retry-After {last['wait']:.0f} s exceeds the retry budget)"
+                    f" (Retry-After {ahead['wait']:.0f} s exceeds the retry budget)"
                     if failure.retry_after is not None
                     else " (retry budget spent)"
                 )
             raise SourceError(
                 message, url=url, status=failure.status, kind=failure.kind, attempts=attempts
             ) from None
-        return body
 
     def _attempt(
         self, url: str, params: Mapping[str, str] | None, *, host: str, name: str, limit: int
@@ -298,7 +301,10 @@ class HttpClient:
         except requests.ConnectionError as exc:
             self._last_done[host] = self.clock()
             logger.debug("%s: %s", name, " <- ".join(type(e).__name__ for e in _chain(exc)))
-            raise _Attempt("connection", f"connection failed ({connection_cause(exc)})") from None
+            cause = connection_cause(exc)
+            raise _Attempt(
+                "connection", f"connection failed ({cause})", final=cause == NAME_NOT_RESOLVED
+            ) from None
         except requests.RequestException as exc:
             self._last_done[host] = self.clock()
             raise SourceError(
