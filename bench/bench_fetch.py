@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from sources_helpers import FakeClock, FakeExportApi, ScriptedServer, cs_cv_day
+from clocks import FakeClock
+from sources_helpers import FakeExportApi, ScriptedServer, cs_cv_day
 
 from paper_digest.config import ArxivConfig
 from paper_digest.sources import arxiv

@@ -37,8 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_ranking import corpus_days, load_day, load_profile
+from clocks import FakeClock
 from fulltext_helpers import FakeArxivWeb
-from sources_helpers import FakeClock, Reply, ScriptedServer
+from sources_helpers import Reply, ScriptedServer
 
 from paper_digest.analysis.prompt import PaperText, build_system_instruction, build_user_prompt
 from paper_digest.config import ArxivConfig, DigestConfig

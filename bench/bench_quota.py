@@ -36,7 +36,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fake_gemini import FakeClock, FakeGemini
+from clocks import FakeClock
+from fake_gemini import FakeGemini
 from google import genai
 from google.genai import errors, types
 

@@ -6,8 +6,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fake_gemini import FakeClock, FakeGemini
+from clocks import FakeClock
+from fake_gemini import FakeGemini
 from gemini_fixtures import DAY1, KEY, WallClock
+from world import DAY, World
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -53,7 +55,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-# -- the fake Gemini server (test modules that need other `clock`/`server` fixtures define their own) ----
+# -- the fake clock, and the fake Gemini server (the sources' test modules override `server` with theirs) ----
 
 
 @pytest.fixture
@@ -71,3 +73,15 @@ def wall() -> WallClock:
 def server(clock: FakeClock) -> Iterator[FakeGemini]:
     with FakeGemini(clock=clock, api_key=KEY) as fake:
         yield fake
+
+
+# -- the whole local world (sources, Gemini, config, the CLI on a fake clock) -------------------------------
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    """Everything a run needs on 127.0.0.1, serving the corpus day :data:`world.DAY`. A module that needs
+    more overrides it (``def world(world: World) -> World``)."""
+    with World(tmp_path, monkeypatch=monkeypatch) as w:
+        w.serve_day(DAY)
+        yield w

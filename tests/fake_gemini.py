@@ -3,8 +3,8 @@
 It serves ``POST /{api_version}/models/{model}:generateContent`` with realistic generateContent JSON,
 enforces a per-window and a per-day request limit per model with the real 429 bodies
 (``fixtures/payloads/gemini_429_*``, model name and delay rewritten), and plays scripted faults in order.
-Time comes from an injectable clock, so a test can share its :class:`FakeClock` with the server and never
-sleep real seconds.
+Time comes from an injectable clock, so a test can share its :class:`clocks.FakeClock` with the server and
+never sleep real seconds.
 
     with FakeGemini(clock=clock, per_window=5, window_seconds=60) as server:
         server.script("503", "ok", model="gemini-2.5-flash")
@@ -47,9 +47,11 @@ import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
+
+from local_server import LocalServer
 
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 PER_MINUTE_BODY = PAYLOADS / "gemini_429_perminute_gemini-3-flash.json"
@@ -90,34 +92,6 @@ BEHAVIOURS = frozenset(
         "finish_unknown_text",
     }
 )
-
-
-class FakeClock:
-    """A monotonic clock and a sleep that advances it instantly. Thread-safe; records every sleep."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.start = start
-        self.sleeps: list[float] = []
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.sleeps.append(seconds)
-            if seconds > 0:
-                self.now += seconds
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
-
-    @property
-    def elapsed(self) -> float:
-        return self.now - self.start
 
 
 @dataclass
@@ -237,33 +211,20 @@ class FakeGemini:
         self._scripts: dict[str | None, deque[str]] = defaultdict(deque)
         self._models: dict[str, _ModelState] = defaultdict(_ModelState)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LocalServer | None = None
         self._per_minute = json.loads(PER_MINUTE_BODY.read_text(encoding="utf-8"))
         self._per_day = json.loads(PER_DAY_BODY.read_text(encoding="utf-8"))
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def start(self) -> FakeGemini:
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        # a client that hangs up early is normal here; do not print socketserver tracebacks to stderr
-        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="fake-gemini", daemon=True
-        )
-        self._thread.start()
+        self._server = LocalServer(_make_handler(self), name="fake-gemini").start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            self._server.stop()
             self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def __enter__(self) -> FakeGemini:
         return self.start()
@@ -274,7 +235,7 @@ class FakeGemini:
     @property
     def url(self) -> str:
         assert self._server is not None, "start the server first"
-        return f"http://127.0.0.1:{self._server.server_address[1]}/"
+        return f"{self._server.url}/"
 
     # -- scripting and inspection ---------------------------------------------------------------------------
 

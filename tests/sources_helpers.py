@@ -1,4 +1,4 @@
-"""Test helpers for the sources stage: a fake clock, a scripted local HTTP server, and renderers that turn the
+"""Test helpers for the sources stage: a scripted local HTTP server, and renderers that turn the
 corpus' arXiv listing records (tests/fixtures/arxiv/DATE.jsonl) into export-API Atom and rss.arxiv.org RSS."""
 
 from __future__ import annotations
@@ -6,38 +6,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+from local_server import LocalServer
+
 FIXTURES = Path(__file__).parent / "fixtures"
 #: rss.arxiv.org ends the "Announce Type" line with a space
 TRAILING_SPACE = " "
-
-
-class FakeClock:
-    """A monotonic clock that only moves when ``sleep`` is called (or ``advance``)."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += max(0.0, seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @dataclass
@@ -103,11 +86,7 @@ class ScriptedServer:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        # a client that hangs up early is normal here; do not print socketserver tracebacks to stderr
-        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
+        self._server = LocalServer(_Handler, name="scripted-server")
 
     def _reply_for(self, seen: Seen) -> Reply:
         prelude = self._preludes.get(seen.path)
@@ -130,8 +109,7 @@ class ScriptedServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.url
 
     def route(self, path: str, handler: Handler) -> None:
         self._routes[path] = handler
@@ -150,12 +128,17 @@ class ScriptedServer:
         self._preludes[path] = list(replies)
 
     def start(self) -> ScriptedServer:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 # --- the corpus as arXiv would serve it --------------------------------------------------------------------

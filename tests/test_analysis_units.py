@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_gemini import FakeClock
+from clocks import FakeClock
 
 from paper_digest.analysis import prompt as prompt_mod
 from paper_digest.analysis.cache import AnalysisCache, cache_key

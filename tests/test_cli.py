@@ -4,7 +4,6 @@ the real google-genai client against the fake Gemini server, real files in tmp_p
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,13 +17,6 @@ from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
 SECTIONS = ("核心创新点", "技术细节", "对我的启发", "潜在缺陷")
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        yield w
 
 
 def first_line_error(output: str) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sources_helpers import Reply
@@ -14,13 +12,6 @@ from world import World
 from paper_digest import cli
 
 DAY = "2026-06-12"
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        yield w
 
 
 def help_page(*args: str) -> str:
@@ -143,6 +134,8 @@ def test_check_online_names_why_a_connection_failed(world: World, monkeypatch: p
         "after 1 attempt"
     ) in lines  # a name that does not resolve is not retried
     assert f"FAIL arxiv: 127.0.0.1:{port}: connection failed (connection refused) after 2 attempts" in lines
+    # the refused connection's one backoff, waited on the command's clock (a check never sleeps for real here)
+    assert len(world.clock.sleeps) == 1
     verbose = world.run("-v", "check", "--online")
     assert "NameResolutionError <- gaierror" in verbose.stderr
     assert "NewConnectionError <- ConnectionRefusedError" in verbose.stderr

@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from fake_gemini import FakeClock, deep_dive_json
+from clocks import FakeClock
+from fake_gemini import deep_dive_json
 from fulltext_helpers import METHOD_SENTENCE, PaperText, latexml_page, make_pdf
 from sources_helpers import Reply, Seen
 from world import World

@@ -7,16 +7,16 @@ import email
 import email.policy
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from local_server import LocalServer
 from world import World
 
 DAY = "2026-06-12"
@@ -93,9 +93,8 @@ class Hooks:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = LocalServer(Handler, name="webhooks")
+        self.url = self.server.url
 
     def paths(self) -> list[str]:
         return [path for path, _ in self.posts]
@@ -104,17 +103,9 @@ class Hooks:
 @pytest.fixture
 def hooks() -> Iterator[Hooks]:
     server = Hooks()
-    server.thread.start()
+    server.server.start()
     yield server
-    server.server.shutdown()
-    server.server.server_close()
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        yield w
+    server.server.stop()
 
 
 def configure(world: World, delivery: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,12 +51,12 @@ JSON_ERROR = b'{"error": "Too Many Requests", "detail": "BODY-MARKER Traceback"}
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        # one analysis at a time: a scripted fault then always meets the same paper, and counts are exact
-        edit_config(w, "max_attempts = 3", "max_attempts = 3\nconcurrency = 1")
-        yield w
+def world(world: World) -> World:
+    """conftest's world, one analysis at a time: a scripted fault then always meets the same paper, and
+    counts are exact."""
+    world.concurrency = 1
+    world.write_config()
+    return world
 
 
 def edit_config(world: World, old: str, new: str) -> None:

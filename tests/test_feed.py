@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import feedparser
 import pytest
@@ -16,13 +14,6 @@ from paper_digest.feed import ENTRY_NAMESPACE, default_feed_url, entry_id
 DAY = "2026-06-12"
 SITE = "https://github.com/me/papers/blob/main/digests/"
 RAW_FEED = "https://raw.githubusercontent.com/me/papers/main/digests/feed.xml"
-
-
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        yield w
 
 
 def set_digest_keys(world: World, lines: str) -> None:

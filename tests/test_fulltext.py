@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clocks import FakeClock
 from fulltext_helpers import (
     HTML_2508,
     METHOD_SENTENCE,
@@ -17,7 +18,7 @@ from fulltext_helpers import (
     latexml_page,
     make_pdf,
 )
-from sources_helpers import FakeClock, Reply, ScriptedServer
+from sources_helpers import Reply, ScriptedServer
 
 from paper_digest.config import ArxivConfig
 from paper_digest.errors import ParseError
@@ -41,14 +42,8 @@ VID = "2601.00001v1"
 
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+    with ScriptedServer() as srv:
+        yield srv
 
 
 def make_client(clock: FakeClock) -> HttpClient:

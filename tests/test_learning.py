@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from clocks import FakeClock
 from sources_helpers import FakeExportApi, ScriptedServer, load_listing, with_times
-from world import FakeClock
 
 from paper_digest.config import ArxivConfig, LearningConfig, ProfileConfig
 from paper_digest.learning import Learner, RatedPaperCache, rated_papers

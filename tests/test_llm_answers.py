@@ -8,9 +8,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from typer.testing import Result
@@ -79,13 +77,11 @@ ROWS = {
 
 
 @pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    with World(tmp_path, monkeypatch=monkeypatch) as w:
-        w.serve_day(DAY)
-        # one deep dive at a time: a scripted answer always meets the same paper
-        text = w.config_path.read_text(encoding="utf-8")
-        w.config_path.write_text(text.replace("max_attempts = 3", "max_attempts = 3\nconcurrency = 1"))
-        yield w
+def world(world: World) -> World:
+    """conftest's world, one deep dive at a time: a scripted answer always meets the same paper."""
+    world.concurrency = 1
+    world.write_config()
+    return world
 
 
 def use_fallback(world: World) -> None:

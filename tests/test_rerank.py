@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_gemini import FakeClock, FakeGemini
+from clocks import FakeClock
+from fake_gemini import FakeGemini
 from gemini_fixtures import KEY, WallClock
 
 from paper_digest.analysis import (

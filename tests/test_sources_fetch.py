@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clocks import FakeClock
 from sources_helpers import (
     FIXTURES,
-    FakeClock,
     FakeExportApi,
     Reply,
     ScriptedServer,
@@ -35,14 +35,8 @@ DAY = dt.date(2026, 6, 16)
 
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+    with ScriptedServer() as srv:
+        yield srv
 
 
 def client_for(clock: FakeClock, archive: RawArchive | None = None) -> HttpClient:

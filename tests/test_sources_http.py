@@ -10,7 +10,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
-from sources_helpers import FakeClock, Reply, ScriptedServer
+from clocks import FakeClock
+from sources_helpers import Reply, ScriptedServer
 
 from paper_digest.errors import SourceError
 from paper_digest.sources.archive import OfflineClient, RawArchive
@@ -21,14 +22,8 @@ UA = "paper-digest/0.1.0 (+https://github.com/example/paper-digest)"
 
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
-    srv = ScriptedServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+    with ScriptedServer() as srv:
+        yield srv
 
 
 def make_client(clock: FakeClock, **kwargs: object) -> HttpClient:

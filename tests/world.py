@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_gemini import FakeClock, FakeGemini
+from clocks import FakeClock
+from fake_gemini import FakeGemini
 from sources_helpers import FIXTURES, FakeExportApi, Reply, ScriptedServer, Seen, cs_cv_day, with_times
 from typer.testing import CliRunner, Result
 
@@ -25,6 +26,9 @@ from paper_digest.sources.calendar import announcement_for
 
 API_KEY = "test-key-SECRET-0123456789"
 MODEL = "gemini-3.8-flash"
+#: the corpus day the shared ``world`` fixture serves: a Friday, HF's list of the day (35 papers) and arXiv's
+#: Thursday-evening announcement (80)
+DAY = "2026-06-12"
 
 
 def hf_day_body(day: str) -> bytes:
@@ -66,6 +70,8 @@ class World:
         #: what the export API answers to ``id_list=`` (records as in tests/fixtures/arxiv/DATE.jsonl)
         self.id_records: list[dict[str, Any]] = []
         self.deep_dives = deep_dives
+        #: ``llm.concurrency`` when set (1: one analysis at a time, so a scripted answer meets a known paper)
+        self.concurrency: int | None = None
         self.apis: dict[str, FakeExportApi] = {}
         self.out = tmp_path / "digests"
         #: the wall clock the CLI sees (the Gemini quota day is its Pacific date)
@@ -155,6 +161,7 @@ timeout_seconds = 2
 model = "{MODEL}"
 timeout_seconds = 5
 max_attempts = 3
+{"" if self.concurrency is None else f"concurrency = {self.concurrency}"}
 
 [scoring]
 {"" if self.rerank else "llm_rerank = false"}

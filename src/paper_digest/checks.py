@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from . import __version__, store
+from .clock import Clock
 from .config import API_KEY_VARIABLES, Config
 from .delivery import SMTP_PASSWORD_VARIABLE
 from .errors import PaperDigestError
@@ -47,11 +48,12 @@ def run_checks(
     *,
     api_key: str | None,
     online: bool,
+    clock: Clock,
     env: Mapping[str, str] | None = None,
     notes: Sequence[str] = (),
 ) -> list[CheckResult]:
     """Every check in order; ``notes``: what the config file earned on loading (removed keys, retired
-    models), listed after "config: valid"."""
+    models), listed after "config: valid"; ``clock``: the command's, which the online probes wait on."""
     results = [CheckResult("config", True, "valid")]
     results += [CheckResult("config", False, note, warning=True) for note in notes]
     try:
@@ -80,7 +82,7 @@ def run_checks(
     results.extend(_delivery(config, os.environ if env is None else env))
     results.append(_ratings(config))
     if online:
-        results.extend(_online(config, api_key))
+        results.extend(_online(config, api_key, clock))
     return results
 
 
@@ -123,7 +125,7 @@ def _delivery(config: Config, env: Mapping[str, str]) -> list[CheckResult]:
     return found
 
 
-def _online(config: Config, api_key: str | None) -> list[CheckResult]:
+def _online(config: Config, api_key: str | None, clock: Clock) -> list[CheckResult]:
     from .sources.arxiv import parse_atom
     from .sources.huggingface import parse_daily
 
@@ -133,7 +135,7 @@ def _online(config: Config, api_key: str | None) -> list[CheckResult]:
     if hf.enabled:
         url = f"{hf.endpoint.rstrip('/')}/api/daily_papers"
         try:
-            with _client(agent, hf.timeout_seconds) as client:
+            with _client(agent, hf.timeout_seconds, clock) as client:
                 batch = parse_daily(client.get(url, {"limit": "5"}))
             found.append(CheckResult("huggingface", True, f"{url} answered with {len(batch.papers)} papers"))
         except PaperDigestError as exc:
@@ -142,7 +144,7 @@ def _online(config: Config, api_key: str | None) -> list[CheckResult]:
     if ax.enabled:
         query = " OR ".join(f"cat:{c}" for c in ax.categories)
         try:
-            with _client(agent, ax.timeout_seconds) as client:
+            with _client(agent, ax.timeout_seconds, clock) as client:
                 batch = parse_atom(client.get(ax.api_url, {"search_query": query, "max_results": "1"}))
             found.append(CheckResult("arxiv", True, f"{ax.api_url} answered ({len(batch.papers)} entry)"))
         except PaperDigestError as exc:
@@ -152,11 +154,19 @@ def _online(config: Config, api_key: str | None) -> list[CheckResult]:
     return found
 
 
-def _client(agent: str, timeout: float) -> HttpClient:
-    """A client for one probe: two attempts within 30 s, so a check answers quickly."""
+def _client(agent: str, timeout: float, clock: Clock) -> HttpClient:
+    """A client for one probe: two attempts within 30 s, so a check answers quickly. Its backoff waits on
+    the command's clock (a test's fake clock waits in no time)."""
     from .sources.http import HttpClient
 
-    return HttpClient(user_agent=agent, timeout=timeout, max_attempts=2, max_total_seconds=30)
+    return HttpClient(
+        user_agent=agent,
+        timeout=timeout,
+        max_attempts=2,
+        max_total_seconds=30,
+        clock=clock.monotonic,
+        sleep=clock.sleep,
+    )
 
 
 def _check_gemini(config: Config, api_key: str) -> list[CheckResult]:

@@ -12,7 +12,7 @@ from ..checks import run_checks
 from ..config import api_key_from_env
 from ..errors import PaperDigestError, UsageError
 from ..markup import safe_url
-from .app import EXIT_FAILED, ConfigOption, app, fail, load, read
+from .app import EXIT_FAILED, ConfigOption, app, fail, load, read, run_clock
 
 
 @app.command()
@@ -27,7 +27,9 @@ def check(
 
     Exit 0 when all is well, 1 when an endpoint failed, 2 for a bad config."""
     loaded = read(config_path)
-    results = run_checks(loaded.config, api_key=api_key_from_env(), online=online, notes=loaded.notes)
+    results = run_checks(
+        loaded.config, api_key=api_key_from_env(), online=online, clock=run_clock(), notes=loaded.notes
+    )
     for item in results:
         mark = "ok  " if item.ok else ("warn" if item.warning else "FAIL")
         typer.echo(f"{mark} {item.name}: {item.message}")
