@@ -7,10 +7,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from sources_helpers import Reply
 from typer.testing import CliRunner
 from world import World
 
 from paper_digest import cli
+from paper_digest.cli.app import MSG_INTERRUPTED
 
 DAY = "2026-06-12"
 
@@ -109,3 +111,120 @@ def test_without_dns_a_run_fails_each_source_after_one_attempt(
     assert lines[-1] == (
         "Error: every source failed; nothing written (an earlier digest of this day is untouched)"
     )
+
+
+def test_check_online_counts_in_words(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'1 model', '2 models', '0 entries': not '1 models usable' or '0 entry'."""
+    with World(tmp_path, monkeypatch=monkeypatch) as world:
+        world.serve_day(DAY)
+        one = world.run("check", "--online")
+        world.gemini.served_models = ["gemini-3.8-flash", "gemini-3.5-flash-lite"]
+        two = world.run("check", "--online")
+    url = world.server.url
+    assert one.exit_code == 0 and two.exit_code == 0
+    lines = one.stdout.splitlines()
+    assert f"ok   huggingface: {url}/api/daily_papers answered with 0 papers" in lines
+    assert f"ok   arxiv: {url}/api/query answered (0 entries)" in lines
+    assert "ok   gemini: 1 model usable with this key: gemini-3.8-flash" in lines
+    assert "ok   gemini: 2 models usable with this key: gemini-3.5-flash-lite, gemini-3.8-flash" in (
+        two.stdout.splitlines()
+    )
+
+
+def test_like_rejects_what_is_not_an_arxiv_id(tmp_path: Path) -> None:
+    """Month 01-12, four digits 0704-1412 and five from 1501 (info.arxiv.org/help/arxiv_identifier.html)."""
+    path = write_config(tmp_path, "")
+    for bad in ("9999.99999", "2613.00001", "2606.1257", "1412.12345", "hep-th/9913001", "2606.12575v0"):
+        code, stdout, stderr = invoke("like", bad, "--config", str(path))
+        assert code == 2, bad
+        assert stdout == ""
+        assert stderr == f"Error: {bad!r} is not an arXiv id (expected e.g. 2606.12575 or 2606.12575v2)\n"
+    assert not (tmp_path / "ratings.txt").exists()  # nothing recorded
+    # one bad id among good ones: nothing is recorded either
+    code, _, _ = invoke("like", "2606.12575", "9999.99999", "--config", str(path))
+    assert code == 2 and not (tmp_path / "ratings.txt").exists()
+
+
+def test_like_accepts_ids_with_or_without_version(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "")
+    code, stdout, _ = invoke(
+        "like", "2606.12575", "2606.13001v2", "0704.0001", "hep-th/9901001v1", "--config", str(path)
+    )
+    assert code == 0
+    assert stdout.splitlines() == [
+        "2606.12575: not rated -> liked",
+        "2606.13001: not rated -> liked",
+        "0704.0001: not rated -> liked",
+        "hep-th/9901001: not rated -> liked",
+    ]
+
+
+ONE_A_MINUTE = '\n[llm.quota."gemini-3.8-flash"]\nrequests_per_window = 1\nrequests_per_day = 20\n'
+
+
+def test_ctrl_c_during_the_deep_dives_is_one_line_and_exit_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with World(tmp_path, monkeypatch=monkeypatch, extra_config=ONE_A_MINUTE) as world:
+        world.serve_day(DAY)
+        # the run asks the first deep dive, then waits a minute for the next request slot: Ctrl-C there
+
+        def ctrl_c(seconds: float) -> None:
+            if seconds >= 30:
+                raise KeyboardInterrupt
+            world.clock.sleep(seconds)
+
+        world.sleep = ctrl_c
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 130
+        assert result.stderr.splitlines()[-1] == MSG_INTERRUPTED
+        assert "Traceback" not in result.output and "Aborted" not in result.output
+        assert not (world.out / ".paper-digest.lock").exists()  # the lock went with the run
+        assert not [p for p in tmp_path.rglob("*.tmp")]  # no half-written file anywhere
+        asked = len(world.gemini.requests)
+        assert asked >= 1
+        # the rerun continues: the deep dive that was answered is not asked again
+        world.sleep = world.clock.sleep
+        again = world.run("run", "--date", DAY)
+        assert again.exit_code == 0, again.output
+        assert len(world.gemini.requests) == asked + 2
+        assert len(world.sidecar(DAY)["papers"]) > 0
+
+
+def test_ctrl_c_during_a_backfill_is_one_line_and_exit_130(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with World(tmp_path, monkeypatch=monkeypatch) as world:
+        world.serve_day(DAY)
+        world.hf_replies([Reply(503, b"{}", {"Retry-After": "5"})])  # the fetch waits 5 s: Ctrl-C there
+
+        def ctrl_c(seconds: float) -> None:
+            raise KeyboardInterrupt
+
+        world.sleep = ctrl_c
+        result = world.run("backfill", "--from", DAY, "--to", DAY, "--no-llm")
+    assert result.exit_code == 130
+    assert result.stderr.splitlines()[-1] == MSG_INTERRUPTED
+    assert "Traceback" not in result.output
+    assert not (world.out / ".paper-digest.lock").exists()
+    assert not (world.out / f"{DAY}.md").exists()
+
+
+def test_the_full_text_phase_says_what_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with World(tmp_path, monkeypatch=monkeypatch) as world:
+        world.serve_day(DAY)
+        result = world.run("run", "--date", DAY)
+        assert result.exit_code == 0, result.output
+        lines = result.stderr.splitlines()
+        reading = [line for line in lines if "reading full text" in line]
+        assert reading == [f"[paper-digest] reading full text: {n}/3" for n in range(4)]
+        # between "analyse: 3 papers ..." and the deep dives' own progress
+        start = lines.index("[paper-digest] analyse: 3 papers ...")
+        assert lines[start + 1 : start + 5] == reading
+        assert lines[start + 5] == "[paper-digest] deep dives: 0/3"
+        # a run without a key reads no full text (nothing to analyse with it), and says nothing of it
+        monkeypatch.delenv("GEMINI_API_KEY")
+        (world.out / f"{DAY}.json").unlink()
+        quiet = world.run("run", "--date", DAY)
+    assert quiet.exit_code == 0
+    assert "reading full text" not in quiet.stderr

@@ -349,8 +349,7 @@ url_env = "SLACK_URL"
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert (
-        "warn email: smtp.example.org:465 (ssl), 1 recipient(s): PAPER_DIGEST_SMTP_PASSWORD is not set"
-        in lines
+        "warn email: smtp.example.org:465 (ssl), 1 recipient: PAPER_DIGEST_SMTP_PASSWORD is not set" in lines
     )
     assert "ok   feishu webhook: FEISHU_URL is set (not shown)" in lines
     assert "warn slack webhook: SLACK_URL is not set" in lines

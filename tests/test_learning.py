@@ -207,7 +207,7 @@ def test_rated_papers_come_from_candidates_sidecars_cache_then_arxiv_once(
         Rating(candidate.id, "like"),
         Rating(in_sidecar.id, "dislike"),
         Rating(remote["id"], "like"),
-        Rating("2699.99999", "like"),  # nowhere: left out
+        Rating("2606.99999", "like"),  # nowhere: left out
     ]
     cache = RatedPaperCache(tmp_path / "learning")
     found = rated_papers(ratings, [candidate], [sidecar_with(in_sidecar)], cache, fetcher(srv))  # type: ignore[arg-type]
@@ -217,11 +217,11 @@ def test_rated_papers_come_from_candidates_sidecars_cache_then_arxiv_once(
         (remote["id"], True),
     ]
     assert found[2].paper.title == " ".join(remote["title"].split())
-    assert api.queries == [{"id_list": f"{remote['id']},2699.99999", "max_results": "2"}]
+    assert api.queries == [{"id_list": f"{remote['id']},2606.99999", "max_results": "2"}]
     # the next run finds the fetched paper in the cache and asks arXiv only for the unknown id
     again = rated_papers(ratings, [candidate], [sidecar_with(in_sidecar)], cache, fetcher(srv))  # type: ignore[arg-type]
     assert [r.paper.id for r in again] == [r.paper.id for r in found]
-    assert api.queries[-1]["id_list"] == "2699.99999" and len(api.queries) == 2
+    assert api.queries[-1]["id_list"] == "2606.99999" and len(api.queries) == 2
     # offline (no fetcher): what is known still counts
     assert len(rated_papers(ratings, [], [], cache, None)) == 1
 

@@ -34,6 +34,11 @@ def _call_hints() -> dict[str, str]:
     }
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """``1 model``, ``0 models``, ``3 entries``: check's lines are English sentences."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 @dataclass(frozen=True)
 class CheckResult:
     name: str
@@ -111,7 +116,7 @@ def _delivery(config: Config, env: Mapping[str, str]) -> list[CheckResult]:
     found: list[CheckResult] = []
     email = config.delivery.email
     if email.enabled:
-        where = f"{email.host}:{email.port} ({email.security}), {len(email.recipients)} recipient(s)"
+        where = f"{email.host}:{email.port} ({email.security}), {counted(len(email.recipients), 'recipient')}"
         if email.username and not env.get(SMTP_PASSWORD_VARIABLE, "").strip():
             found.append(CheckResult("email", False, f"{where}: {SMTP_PASSWORD_VARIABLE} is not set", True))
         else:
@@ -137,7 +142,9 @@ def _online(config: Config, api_key: str | None, clock: Clock) -> list[CheckResu
         try:
             with _client(agent, hf.timeout_seconds, clock) as client:
                 batch = parse_daily(client.get(url, {"limit": "5"}))
-            found.append(CheckResult("huggingface", True, f"{url} answered with {len(batch.papers)} papers"))
+            found.append(
+                CheckResult("huggingface", True, f"{url} answered with {counted(len(batch.papers), 'paper')}")
+            )
         except PaperDigestError as exc:
             found.append(CheckResult("huggingface", False, str(exc)))
     ax = config.sources.arxiv
@@ -146,7 +153,11 @@ def _online(config: Config, api_key: str | None, clock: Clock) -> list[CheckResu
         try:
             with _client(agent, ax.timeout_seconds, clock) as client:
                 batch = parse_atom(client.get(ax.api_url, {"search_query": query, "max_results": "1"}))
-            found.append(CheckResult("arxiv", True, f"{ax.api_url} answered ({len(batch.papers)} entry)"))
+            found.append(
+                CheckResult(
+                    "arxiv", True, f"{ax.api_url} answered ({counted(len(batch.papers), 'entry', 'entries')})"
+                )
+            )
         except PaperDigestError as exc:
             found.append(CheckResult("arxiv", False, str(exc)))
     if config.llm.enabled and api_key:
@@ -191,7 +202,7 @@ def _check_gemini(config: Config, api_key: str) -> list[CheckResult]:
     except Exception as exc:  # network trouble of any kind: report the class, never the details
         return [CheckResult("gemini", False, f"unreachable ({exc.__class__.__name__})")]
     shown = ", ".join(sorted(names)[:12]) + (", ..." if len(names) > 12 else "")
-    found = [CheckResult("gemini", True, f"{len(names)} models usable with this key: {shown}")]
+    found = [CheckResult("gemini", True, f"{counted(len(names), 'model')} usable with this key: {shown}")]
     wanted = [("llm.model", llm.model, True)]
     wanted += [("llm.fallback_models", m, False) for m in llm.fallback_models]
     wanted += [("llm.rerank_model", llm.rerank_model, config.scoring.llm_rerank)]

@@ -11,8 +11,24 @@ from pydantic import BaseModel, ConfigDict, Field
 #: Version of the JSON sidecar layout. Bump the major part on breaking changes.
 SIDECAR_SCHEMA_VERSION = "1.0"
 
-_NEW_ID = re.compile(r"^(?P<base>\d{4}\.\d{4,5})(?:v(?P<v>\d+))?$")
-_OLD_ID = re.compile(r"^(?P<base>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+#: arXiv identifiers (https://info.arxiv.org/help/arxiv_identifier.html): since April 2007 ``YYMM.NNNN``, from
+#: January 2015 ``YYMM.NNNNN`` (month 01-12), with an optional ``vN``; before that ``archive(.XX)/YYMMNNN``
+_NEW_ID = re.compile(
+    r"^(?P<base>(?P<yymm>\d{2}(?:0[1-9]|1[0-2]))\.(?P<number>\d{4,5}))(?:v(?P<v>[1-9]\d*))?$"
+)
+_OLD_ID = re.compile(
+    r"^(?P<base>[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{2}(?:0[1-9]|1[0-2])\d{3})(?:v(?P<v>[1-9]\d*))?$"
+)
+#: the first month of the new scheme, and the first with five-digit numbers
+_NEW_SCHEME_FROM, _FIVE_DIGITS_FROM = "0704", "1501"
+
+
+def _plausible_new_id(match: re.Match[str]) -> bool:
+    """A new-style id's number has the width of its month: four digits 0704-1412, five from 1501."""
+    yymm, width = match.group("yymm"), len(match.group("number"))
+    if yymm < _NEW_SCHEME_FROM:
+        return False
+    return width == (5 if yymm >= _FIVE_DIGITS_FROM else 4)
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
@@ -27,12 +43,14 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     if text.lower().startswith("arxiv:"):
         text = text[6:]
     text = text.removesuffix(".pdf").strip("/")
-    for pattern in (_NEW_ID, _OLD_ID):
-        match = pattern.match(text)
-        if match:
-            version = match.group("v")
-            return match.group("base"), int(version) if version else None
-    return None
+    match = _NEW_ID.match(text)
+    if match is not None and not _plausible_new_id(match):
+        return None
+    match = match or _OLD_ID.match(text)
+    if match is None:
+        return None
+    version = match.group("v")
+    return match.group("base"), int(version) if version else None
 
 
 def format_local_time(at: dt.datetime) -> str:

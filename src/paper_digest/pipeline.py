@@ -223,7 +223,12 @@ def build_stages(
         def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
             idle = client_.unavailable() is not None  # no key, LLM off: fetch nothing for deep dives not made
             texts = read_paper_texts(
-                ax_client, ax_cfg, [s.paper for s in papers], cache=full_texts, cached_only=idle
+                ax_client,
+                ax_cfg,
+                [s.paper for s in papers],
+                cache=full_texts,
+                cached_only=idle,
+                progress=None if idle else client_.progress,
             )
             return analyse_papers(client_, cache, papers, system=system, texts=texts)
 
@@ -308,14 +313,20 @@ def read_paper_texts(
     *,
     cache: FullTextCache,
     cached_only: bool = False,
+    progress: LLMProgress | None = None,
 ) -> dict[str, PaperText]:
     """What each deep dive reads of its paper: the full text's selection within ``cfg.full_text_tokens``, or
     the abstract (``origin`` "abstract") when no full text could be had. One by one, on the arXiv client, so
     the full-text requests keep the API's spacing; cached per paper version, so a rerun fetches nothing.
-    ``cached_only``: no request (the model cannot be asked in this run; cached deep dives get their text)."""
+    ``cached_only``: no request (the model cannot be asked in this run; cached deep dives get their text).
+    ``progress`` shows "reading full text: 2/5" (a paper can take seconds: arXiv's spacing, a PDF)."""
     texts: dict[str, PaperText] = {}
+    if progress is not None:
+        progress.begin("reading full text", len(papers))
     for paper in papers:
         result = fetch_full_text(client, cfg, paper, cache=cache, cached_only=cached_only)
+        if progress is not None:
+            progress.advance()
         if result.document is None or result.origin is Origin.ABSTRACT:
             logger.info("deep dive %s: from the abstract (%s)", paper.versioned_id, result.reason)
             texts[paper.id] = PaperText()
@@ -331,6 +342,8 @@ def read_paper_texts(
             chosen.omitted or "nothing",
         )
         texts[paper.id] = PaperText(origin=result.origin.value, body=chosen.text, links=result.document.links)
+    if progress is not None:
+        progress.end()
     return texts
 
 

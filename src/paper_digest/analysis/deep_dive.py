@@ -162,8 +162,12 @@ def _ask_all(
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
                 futures = {paper.id: pool.submit(one, paper) for paper in papers}
-                for paper_id, future in futures.items():
-                    results[paper_id] = future.result()
+                try:
+                    for paper_id, future in futures.items():
+                        results[paper_id] = future.result()
+                except BaseException:  # Ctrl-C: the questions not yet asked are not asked
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
     finally:
         progress.end()
     return results

@@ -3,9 +3,11 @@ dates, and the one-line messages on stderr."""
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import zoneinfo
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -76,6 +78,25 @@ def main_callback(
     _COMMAND_CLOCK.set(ctx.obj if isinstance(ctx.obj, Clock) else SYSTEM_CLOCK)
 
 
+#: what Ctrl-C during ``run`` / ``backfill`` prints: every file is written atomically (a stopped run leaves
+#: the previous one), the folder lock goes with the process, finished deep dives are in the cache already
+MSG_INTERRUPTED = (
+    "Interrupted: stopped before the end; nothing is half-written, finished deep dives are cached "
+    "and a rerun continues"
+)
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C inside: one line and exit 130 (the shell's code for SIGINT), no traceback. Cleanup has run by
+    then: ``finally`` blocks and context managers (the lock, temp files, clients) unwind before this."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(MSG_INTERRUPTED, err=True)
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
 def fail(message: str, code: int) -> NoReturn:
     """One line on stderr, then the exit code."""
     typer.echo(f"Error: {message}", err=True)
@@ -141,6 +162,7 @@ __all__ = [
     "app",
     "check_date",
     "fail",
+    "interruptible",
     "load",
     "parse_date",
     "read",

@@ -11,6 +11,7 @@ import typer
 from .. import pipeline
 from ..analysis import LLMClient
 from ..assemble import scan_summary
+from ..checks import counted
 from ..config import Config, api_key_from_env
 from ..errors import PaperDigestError, UsageError
 from ..models import DeliveryStatus
@@ -22,6 +23,7 @@ from .app import (
     app,
     check_date,
     fail,
+    interruptible,
     load,
     parse_date,
     run_clock,
@@ -115,18 +117,19 @@ def run(
     if deep_dives is not None:
         flags[("digest",), "deep_dives"] = deep_dives
     config = load(config_path, flags)
-    try:
-        now = today(config)
-        day = parse_date(date) if date is not None else now
-        check_date(day, now, timezone=config.digest.timezone)
-        llm = _llm_client(config, offline=offline)
+    with interruptible():
         try:
-            result = _run_one(config, day, now, no_llm=no_llm, offline=offline, llm=llm, resend=resend)
-        finally:
-            llm.close()
-    except PaperDigestError as exc:
-        fail(str(exc), exc.exit_code)
-    _report(result)
+            now = today(config)
+            day = parse_date(date) if date is not None else now
+            check_date(day, now, timezone=config.digest.timezone)
+            llm = _llm_client(config, offline=offline)
+            try:
+                result = _run_one(config, day, now, no_llm=no_llm, offline=offline, llm=llm, resend=resend)
+            finally:
+                llm.close()
+        except PaperDigestError as exc:
+            fail(str(exc), exc.exit_code)
+        _report(result)
 
 
 def _report(result: pipeline.RunResult) -> None:
@@ -171,12 +174,13 @@ def backfill(
         fail(str(exc), exc.exit_code)
     failed: list[str] = []
     llm = _llm_client(config)
-    try:
-        failed = _backfill_days(config, first, last, now, no_llm=no_llm, force=force, llm=llm)
-    finally:
-        llm.close()
+    with interruptible():
+        try:
+            failed = _backfill_days(config, first, last, now, no_llm=no_llm, force=force, llm=llm)
+        finally:
+            llm.close()
     if failed:
-        fail(f"{len(failed)} day(s) could not be written: {', '.join(failed)}", EXIT_FAILED)
+        fail(f"{counted(len(failed), 'day')} could not be written: {', '.join(failed)}", EXIT_FAILED)
 
 
 def _backfill_days(
