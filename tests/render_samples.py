@@ -12,6 +12,8 @@ from paper_digest.models import (
     DigestPaper,
     HFSignals,
     LLMLedger,
+    Notice,
+    NoticeKind,
     RunStats,
     ScoreReason,
     Source,
@@ -197,25 +199,27 @@ def rich_digest() -> Digest:
                 source=Source.ARXIV,
                 status=SourceStatus.FAILED,
                 count=0,
-                message=ARXIV_FAILED,
+                notice=Notice(kind=NoticeKind.TEXT, text=ARXIV_FAILED),
                 detail="HTTP 503 after 4 attempts",
             ),
         ],
         notices=[
-            "arXiv 今日数据获取失败（服务器多次返回 503），本期只含 HuggingFace 的论文。",
-            "1 篇深度解读尚未完成，将在下次运行时补全。",
+            Notice(kind=NoticeKind.TEXT, text=ARXIV_FAILED),
+            Notice(kind=NoticeKind.PENDING, count=1),
         ],
         stats=RunStats(
             candidates_by_source={"huggingface": 35, "arxiv": 182},
             candidates=201,
             above_threshold=5,
-            deep_dives_done=2,
-            llm_requests=3,
             llm=ledger,
         ),
         min_score=30.0,
         to_rate=["2606.16000", "2606.99999"],
     )
+
+
+#: a sentence of the digest's own (as an earlier version wrote it)
+SATURDAY = Notice(kind=NoticeKind.TEXT, text="arXiv 周六不发布新论文。")
 
 
 def empty_digest(day: dt.date = dt.date(2026, 6, 13)) -> Digest:
@@ -224,11 +228,9 @@ def empty_digest(day: dt.date = dt.date(2026, 6, 13)) -> Digest:
         title="CV 论文日报",
         sources=[
             SourceReport(source=Source.HUGGINGFACE, status=SourceStatus.EMPTY),
-            SourceReport(
-                source=Source.ARXIV, status=SourceStatus.NO_ANNOUNCEMENT, message="arXiv 周六不发布新论文。"
-            ),
+            SourceReport(source=Source.ARXIV, status=SourceStatus.NO_ANNOUNCEMENT, notice=SATURDAY),
         ],
-        notices=["arXiv 周六不发布新论文。", "今日没有可排序的候选论文。"],
+        notices=[SATURDAY, Notice(kind=NoticeKind.NO_CANDIDATES)],
         min_score=30.0,
     )
 
@@ -275,4 +277,10 @@ def hostile_digest() -> Digest:
             update["analysis_message"] = HOSTILE + "\n429 You exceeded your current quota\n" * 20
         update["score_reasons"] = [ScoreReason(kind="keyword", detail=HOSTILE, points=5)]
         papers.append(paper.model_copy(update=update))
-    return base.model_copy(update={"papers": papers, "title": HOSTILE, "notices": [HOSTILE, *base.notices]})
+    return base.model_copy(
+        update={
+            "papers": papers,
+            "title": HOSTILE,
+            "notices": [Notice(kind=NoticeKind.TEXT, text=HOSTILE), *base.notices],
+        }
+    )

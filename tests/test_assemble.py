@@ -7,13 +7,17 @@ from paper_digest.models import (
     Analysis,
     AnalysisStatus,
     DeepDive,
+    Digest,
     LLMLedger,
+    Notice,
+    NoticeKind,
     Paper,
     ScoredPaper,
     Source,
     SourceReport,
     SourceStatus,
 )
+from paper_digest.notices import sentence
 
 DAY = dt.date(2026, 6, 12)
 DIVE = DeepDive(
@@ -24,6 +28,11 @@ DIVE = DeepDive(
     inspiration=["c"],
     limitations=["d"],
 )
+
+
+def said(digest: Digest) -> list[str]:
+    """The digest's notices as the reader reads them."""
+    return [sentence(n) for n in digest.notices]
 
 
 def scored(pid: str, score: float, version: int | None = 1) -> ScoredPaper:
@@ -89,8 +98,8 @@ def test_digest_records_status_and_update_flag() -> None:
         AnalysisStatus.SKIPPED,
         True,
     )
-    assert digest.stats.deep_dives_done == 1 and digest.stats.llm_requests == 1
-    assert any("新版本" in n for n in digest.notices)
+    assert digest.deep_dives_done == 1 and digest.stats.llm_requests == 1
+    assert any("新版本" in n for n in said(digest))
 
 
 def test_featured_history_only_counts_done_deep_dives_in_window() -> None:
@@ -112,7 +121,11 @@ def test_three_empty_day_causes_have_three_messages() -> None:
         [],
         {},
         reports=[
-            SourceReport(source=Source.ARXIV, status=SourceStatus.NO_ANNOUNCEMENT, message="arXiv 周末不公告")
+            SourceReport(
+                source=Source.ARXIV,
+                status=SourceStatus.NO_ANNOUNCEMENT,
+                notice=Notice(kind=NoticeKind.TEXT, text="arXiv 周末不公告"),
+            )
         ],
     )
     failed = build(
@@ -121,17 +134,19 @@ def test_three_empty_day_causes_have_three_messages() -> None:
         {},
         reports=[
             SourceReport(
-                source=Source.HUGGINGFACE, status=SourceStatus.FAILED, message="HuggingFace 今日数据获取失败"
+                source=Source.HUGGINGFACE,
+                status=SourceStatus.FAILED,
+                notice=Notice(kind=NoticeKind.TEXT, text="HuggingFace 今日数据获取失败"),
             ),
             ok(Source.ARXIV, 1),
         ],
     )
     below = build([scored("1", 10)], [], {})
-    assert "arXiv 周末不公告" in nothing.notices
-    assert any("HuggingFace 今日数据获取失败" in n for n in failed.notices)
-    assert any("相关度阈值" in n for n in below.notices)
-    assert not any("相关度阈值" in n for n in nothing.notices)
-    assert not any("获取失败" in n for n in below.notices)
+    assert "arXiv 周末不公告" in said(nothing)
+    assert any("HuggingFace 今日数据获取失败" in n for n in said(failed))
+    assert any("相关度阈值" in n for n in said(below))
+    assert not any("相关度阈值" in n for n in said(nothing))
+    assert not any("获取失败" in n for n in said(below))
 
 
 def test_carry_over_keeps_finished_analyses_and_quality_orders_runs() -> None:
@@ -142,8 +157,8 @@ def test_carry_over_keeps_finished_analyses_and_quality_orders_runs() -> None:
     new = build(ranked, ranked, {"1": pending, "2": done})
     merged = assemble.carry_over(new, old)
     assert [p.analysis_status for p in merged.papers] == [AnalysisStatus.DONE, AnalysisStatus.DONE]
-    assert merged.stats.deep_dives_done == 2
-    assert not any("尚未完成" in n for n in merged.notices)
+    assert merged.deep_dives_done == 2
+    assert not any("尚未完成" in n for n in said(merged))
     assert assemble.is_complete(merged) and not assemble.is_complete(old)
     partial = build(
         ranked,
@@ -170,9 +185,25 @@ def test_pending_notice_names_the_quota() -> None:
     ranked = [scored("1", 90), scored("2", 80)]
     quota = Analysis(status=AnalysisStatus.PENDING, reason="quota_daily", message="今日配额已用尽")
     other = Analysis(status=AnalysisStatus.PENDING, reason="not_analysed", message="x")
-    assert (
-        "今日 Gemini 配额已用尽，2 篇深度解读将在下次运行时补全。"
-        in build(ranked, ranked, {"1": quota, "2": quota}).notices
+    assert "今日 Gemini 配额已用尽，2 篇深度解读将在下次运行时补全。" in said(
+        build(ranked, ranked, {"1": quota, "2": quota})
     )
-    mixed = build(ranked, ranked, {"1": quota, "2": other}).notices
+    mixed = said(build(ranked, ranked, {"1": quota, "2": other}))
     assert "2 篇深度解读尚未完成，将在下次运行时补全。" in mixed
+
+
+def test_carry_over_recounts_every_notice_of_the_merged_digest() -> None:
+    ranked = [scored("1", 90), scored("2", 80)]
+    done = Analysis(status=AnalysisStatus.DONE, deep_dive=DIVE, model="m")
+    failed = Analysis(status=AnalysisStatus.FAILED, reason="schema", message="x")
+    old = build(ranked, ranked, {"1": done, "2": done})
+    new = build(ranked, ranked, {"1": done, "2": failed})
+    assert Notice(kind=NoticeKind.DIVES_FAILED, count=1) in new.notices
+    merged = assemble.carry_over(new, old)
+    # the deep dive that failed now was finished before: nothing failed in the digest written
+    assert merged.deep_dives_done == 2 and merged.notices == []
+    off = Notice(kind=NoticeKind.LLM_OFF)
+    pending = Analysis(status=AnalysisStatus.PENDING, reason="llm_disabled", message="x")
+    without = build(ranked, ranked, {"1": pending, "2": pending}, llm_notice=off)
+    assert without.notices == [off]
+    assert assemble.carry_over(without, old, llm_notice=off).notices == []  # nothing missing any more

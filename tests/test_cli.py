@@ -12,7 +12,7 @@ from sources_helpers import Reply
 from typer.testing import CliRunner
 from world import API_KEY, MODEL, World
 
-from paper_digest import __version__, assemble, cli, store
+from paper_digest import __version__, cli, notices, store
 from paper_digest.config import Config
 
 DAY = "2026-06-12"  # a Friday: HF list of the day + arXiv's Thursday-evening announcement
@@ -145,7 +145,7 @@ def test_version_and_help() -> None:
 
 
 def test_source_failure_words_are_chinese() -> None:
-    words = assemble.source_failure_words
+    words = notices.source_failure_words
     assert words("connection", None, 5) == "无法连接，共尝试 5 次"
     assert words("timeout", None, 1) == "请求超时"
     assert words("http", 404, 1) == "服务器返回 HTTP 404"

@@ -15,7 +15,7 @@ from render_samples import DAY, empty_digest, hostile_digest, rich_digest
 from paper_digest.errors import RenderError
 from paper_digest.feed import ATOM_NS, entry_id
 from paper_digest.markup import plain_title
-from paper_digest.models import Digest
+from paper_digest.models import Digest, Notice, NoticeKind, Source, SourceReport, SourceStatus
 from paper_digest.render import (
     render_digest,
     render_feed,
@@ -294,3 +294,19 @@ def test_tex_in_paper_titles_is_not_shown_raw(template: str) -> None:
     assert "$^" not in index.replace("\\$", "$") and "D²R²OSR" in index
     feed = render_feed([digest])
     assert "$^" not in feed and "D²R²OSR" in feed and "SP³" in feed
+
+
+def test_notices_once_by_value_and_a_silent_source_said_once() -> None:
+    pending = Notice(kind=NoticeKind.PENDING, count=1)
+    failed = Notice(kind=NoticeKind.SOURCE_FAILED, source=Source.ARXIV, error="http", status=503, attempts=4)
+    arxiv = SourceReport(source=Source.ARXIV, status=SourceStatus.FAILED, notice=failed)
+    hf = SourceReport(source=Source.HUGGINGFACE, status=SourceStatus.EMPTY)
+    digest = rich_digest().model_copy(update={"notices": [failed, pending, pending], "sources": [arxiv, hf]})
+    md = render_digest(digest)
+    said = "arXiv 今日数据获取失败（服务器返回 HTTP 503，共尝试 4 次），本期不含该来源的论文。"
+    assert md.count(said) == 1 and md.count("1 篇深度解读尚未完成") == 1
+    assert md.count("HuggingFace 今日没有新论文。") == 1  # its report has no notice of its own: the plain one
+    # a report without a notice of its own adds nothing when the digest already speaks of that source
+    quiet = SourceReport(source=Source.ARXIV, status=SourceStatus.FAILED)
+    other = digest.model_copy(update={"sources": [quiet, hf]})
+    assert render_digest(other).count("arXiv 今日数据获取失败") == 1

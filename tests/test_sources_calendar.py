@@ -6,14 +6,21 @@ import datetime as dt
 
 import pytest
 
+from paper_digest.notices import sentence
 from paper_digest.sources.calendar import (
     ARXIV_HOLIDAYS,
     EASTERN,
     announcement_for,
-    no_announcement_message,
+    no_announcement_notice,
 )
 
 UTC = dt.UTC
+
+
+def no_announcement_message(day: dt.date) -> str | None:
+    """The reader's sentence saying why there is no arXiv announcement for ``day`` (None if there is)."""
+    notice = no_announcement_notice(day)
+    return sentence(notice) if notice is not None else None
 
 
 def d(text: str) -> dt.date:

@@ -22,7 +22,8 @@ from sources_helpers import (
 
 from paper_digest.config import ArxivConfig, HuggingFaceConfig
 from paper_digest.errors import SourceError
-from paper_digest.models import Source, SourceStatus
+from paper_digest.models import Source, SourceReport, SourceStatus
+from paper_digest.notices import sentence
 from paper_digest.sources import arxiv, huggingface
 from paper_digest.sources.archive import OfflineClient, RawArchive
 from paper_digest.sources.arxiv import ID_LIST_CHUNK, fetch_arxiv, fetch_arxiv_ids
@@ -31,6 +32,11 @@ from paper_digest.sources.http import HttpClient
 from paper_digest.sources.huggingface import fetch_huggingface
 
 DAY = dt.date(2026, 6, 16)
+
+
+def said(report: SourceReport) -> str | None:
+    """What the digest tells the reader about a source (None: nothing)."""
+    return sentence(report.notice) if report.notice is not None else None
 
 
 @pytest.fixture
@@ -102,14 +108,14 @@ def test_hf_weekend_is_no_announcement(server: ScriptedServer, clock: FakeClock)
     server.script("/api/daily_papers", [Reply(200, b"[]")])
     result = fetch_huggingface(client_for(clock), hf_cfg(server), dt.date(2026, 6, 13))
     assert result.report.status is SourceStatus.NO_ANNOUNCEMENT
-    assert result.report.message == "HuggingFace Daily Papers 周末不更新"
+    assert said(result.report) == "HuggingFace Daily Papers 周末不更新"
 
 
 def test_hf_empty_weekday(server: ScriptedServer, clock: FakeClock) -> None:
     server.script("/api/daily_papers", [Reply(200, b"[]")])
     result = fetch_huggingface(client_for(clock), hf_cfg(server), DAY)
     assert result.report.status is SourceStatus.EMPTY and result.papers == []
-    assert result.report.message and "列表为空" in result.report.message
+    assert said(result.report) and "列表为空" in said(result.report)
 
 
 def test_hf_html_error_page_is_a_source_error(server: ScriptedServer, clock: FakeClock) -> None:
@@ -180,7 +186,7 @@ def test_arxiv_weekend_makes_no_request(server: ScriptedServer, clock: FakeClock
     result = fetch_arxiv(client, arxiv_cfg(server), dt.date(2026, 6, 14), today=dt.date(2026, 6, 14))
     assert result.report.status is SourceStatus.NO_ANNOUNCEMENT
     assert result.report.source is Source.ARXIV
-    assert result.report.message == "今日 arXiv 无新论文公告（周末：arXiv 周五、周六晚不发布）"
+    assert said(result.report) == "今日 arXiv 无新论文公告（周末：arXiv 周五、周六晚不发布）"
     assert client.requests_made == 0 and api.queries == []
 
 
@@ -188,7 +194,7 @@ def test_arxiv_holiday_makes_no_request(server: ScriptedServer, clock: FakeClock
     client = client_for(clock)
     result = fetch_arxiv(client, arxiv_cfg(server), dt.date(2026, 11, 27), today=dt.date(2026, 11, 27))
     assert result.report.status is SourceStatus.NO_ANNOUNCEMENT
-    assert result.report.message == "arXiv 假日（美东 11 月 26 日），无新论文公告"
+    assert said(result.report) == "arXiv 假日（美东 11 月 26 日），无新论文公告"
     assert client.requests_made == 0
 
 
@@ -198,7 +204,7 @@ def test_arxiv_empty_window(server: ScriptedServer, clock: FakeClock) -> None:
         client_for(clock), arxiv_cfg(server), dt.date(2026, 6, 18), today=dt.date(2026, 7, 1)
     )
     assert result.report.status is SourceStatus.EMPTY
-    assert result.report.message == "arXiv 本次公告中没有 cs.CV 的新论文"
+    assert said(result.report) == "arXiv 本次公告中没有 cs.CV 的新论文"
     assert result.report.requests == 1
 
 

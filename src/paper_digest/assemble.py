@@ -15,42 +15,16 @@ from .models import (
     Digest,
     DigestPaper,
     LLMLedger,
+    Notice,
+    NoticeKind,
     Paper,
     RunStats,
     ScoredPaper,
     Source,
     SourceReport,
     SourceStatus,
-    format_local_time,
 )
-
-SOURCE_NAMES = {Source.HUGGINGFACE: "HuggingFace", Source.ARXIV: "arXiv"}
-
-#: why a source failed, in the reader's words, by ``SourceError.kind`` (the English detail, with the cause, is
-#: on the console and in the sidecar's ``sources[].detail``)
-_FAILURE_WORDS = {
-    "timeout": "请求超时",
-    "connection": "无法连接",
-    "broken": "连接在传输中断开",
-    "too_large": "返回的数据过大",
-    "request": "请求无法发出",
-    "offline": "离线运行，但没有保存这一天的原始响应",
-}
-
-
-def source_failure_words(kind: str | None, status: int | None, attempts: int | None) -> str:
-    """What went wrong with a source, in Chinese, for the digest's notice: never the English error text."""
-    if kind == "http" and status is not None:
-        words = f"服务器返回 HTTP {status}"
-    else:
-        words = _FAILURE_WORDS.get(kind or "", "返回的内容无法解析")
-    if attempts is not None and attempts > 1:
-        words += f"，共尝试 {attempts} 次"
-    return words
-
-
-#: For a selected paper the analyser returned nothing about (it should not happen; the next run retries).
-MSG_NOT_ANALYSED = "本次运行未能生成这篇论文的深度解读，将在下次运行时补全。"
+from .notices import MSG_NOT_ANALYSED, SOURCE_NAMES, source_notice
 
 
 @dataclass(frozen=True)
@@ -137,9 +111,9 @@ def build_digest(
     ledger: LLMLedger,
     history: Mapping[str, FeaturedBefore],
     min_score: float,
-    llm_notice: str | None = None,
+    llm_notice: Notice | None = None,
 ) -> Digest:
-    """Assemble the Digest: ranked papers with their analyses, source reports and plain Chinese notices."""
+    """Assemble the Digest: ranked papers with their analyses, source reports and notices."""
     selected_ids = {s.paper.id for s in selected}
     papers: list[DigestPaper] = []
     for rank, scored in enumerate(ranked, start=1):
@@ -183,8 +157,6 @@ def build_digest(
         candidates_by_source=counts,
         candidates=len(papers),
         above_threshold=sum(1 for s in ranked if s.score >= min_score),
-        deep_dives_done=sum(1 for p in papers if p.analysis_status is AnalysisStatus.DONE),
-        llm_requests=ledger.requests,
         llm=ledger,
     )
     digest = Digest(
@@ -198,65 +170,58 @@ def build_digest(
     return digest.model_copy(update={"notices": notices_for(digest, llm_notice=llm_notice)})
 
 
-def notices_for(digest: Digest, *, llm_notice: str | None) -> list[str]:
-    """Plain Chinese sentences that say what is missing and why. Three different empty-day causes
-    (nothing announced, a source failed, everything below the threshold) get three different messages."""
-    notices: list[str] = []
+def notices_for(digest: Digest, *, llm_notice: Notice | None) -> list[Notice]:
+    """What is missing and why. Three different empty-day causes (nothing announced, a source failed,
+    everything below the threshold) get three different notices."""
+    notices: list[Notice] = []
     for report in digest.sources:
-        name = SOURCE_NAMES[report.source]
-        if report.status is SourceStatus.FAILED:
-            notices.append(report.message or f"{name} 今日数据获取失败，本期不含该来源的论文。")
-        elif report.status in (SourceStatus.NO_ANNOUNCEMENT, SourceStatus.EMPTY):
-            notices.append(report.message or f"{name} 今日没有新论文。")
+        notice = source_notice(report)
+        if notice is not None:
+            notices.append(notice)
         elif report.skipped_items:
-            notices.append(f"{name} 有 {report.skipped_items} 条记录格式异常，已跳过。")
+            notices.append(
+                Notice(kind=NoticeKind.SKIPPED_ITEMS, source=report.source, count=report.skipped_items)
+            )
     if not digest.papers:
-        notices.append("今日没有可排序的候选论文。")
+        notices.append(Notice(kind=NoticeKind.NO_CANDIDATES))
         return notices
     if digest.stats.above_threshold == 0:
         notices.append(
-            f"今日共 {len(digest.papers)} 篇候选论文，但没有一篇达到相关度阈值（{digest.min_score:g} 分），"
-            "因此没有深度解读；排序列表仍在下方。"
+            Notice(kind=NoticeKind.BELOW_THRESHOLD, count=len(digest.papers), min_score=digest.min_score)
         )
     pending = [p for p in digest.featured if p.analysis_status is AnalysisStatus.PENDING]
     # the reason deep dives are missing (no key, --no-llm) only while some are: a run without a key that
-    # found every deep dive in the cache says nothing about a key
-    llm_notice = llm_notice if pending else None
-    if llm_notice:
-        notices.append(llm_notice)
+    # found every deep dive in the cache (or in an earlier digest of the day) says nothing about a key
+    if pending:
+        notices.append(llm_notice or pending_notice(pending))
     failed = [
         p for p in digest.featured if p.analysis_status in (AnalysisStatus.FAILED, AnalysisStatus.BLOCKED)
     ]
-    if pending and not llm_notice:
-        notices.append(pending_notice(pending))
     if failed:
-        notices.append(f"{len(failed)} 篇论文的深度解读未能生成，详见各条目说明。")
+        notices.append(Notice(kind=NoticeKind.DIVES_FAILED, count=len(failed)))
     updates = [p for p in digest.papers if p.is_update]
     if updates:
-        notices.append(f"{len(updates)} 篇论文是近期已解读论文的新版本，已标注为更新。")
+        notices.append(Notice(kind=NoticeKind.UPDATES, count=len(updates)))
     return notices
 
 
-def pending_notice(pending: Sequence[DigestPaper]) -> str:
-    """One sentence for the deep dives left pending, naming the cause when it is the quota."""
+def pending_notice(pending: Sequence[DigestPaper]) -> Notice:
+    """The notice for the deep dives left pending, naming the cause when it is the quota."""
     quota = sum(1 for p in pending if p.analysis_reason in ("quota_daily", "quota_minute"))
-    resets = sorted(p.analysis_retry_at for p in pending if p.analysis_retry_at is not None)
-    if quota == len(pending) and resets:
-        when = format_local_time(resets[0])
-        return f"今日 Gemini 配额已用尽，配额将于 {when}重置，{quota} 篇深度解读将在此后的首次运行中补全。"
     if quota == len(pending):
-        return f"今日 Gemini 配额已用尽，{quota} 篇深度解读将在下次运行时补全。"
-    return f"{len(pending)} 篇深度解读尚未完成，将在下次运行时补全。"
+        resets = sorted(p.analysis_retry_at for p in pending if p.analysis_retry_at is not None)
+        return Notice(kind=NoticeKind.QUOTA_SPENT, count=quota, retry_at=resets[0] if resets else None)
+    return Notice(kind=NoticeKind.PENDING, count=len(pending))
 
 
 def quality(digest: Digest) -> tuple[int, int, int]:
     """How good a digest is, for the rerun rule (higher is better): fewer failed sources first, then
     finished deep dives, then papers."""
     failed = sum(1 for r in digest.sources if r.status is SourceStatus.FAILED)
-    return -failed, digest.stats.deep_dives_done, len(digest.papers)
+    return -failed, digest.deep_dives_done, len(digest.papers)
 
 
-def carry_over(new: Digest, old: Digest, *, llm_notice: str | None = None) -> Digest:
+def carry_over(new: Digest, old: Digest, *, llm_notice: Notice | None = None) -> Digest:
     """Keep finished deep dives from an earlier digest of the same day where the new run has none.
 
     A rerun cut short by the quota, or made without a key, must not lose analyses that already exist.
@@ -287,23 +252,9 @@ def carry_over(new: Digest, old: Digest, *, llm_notice: str | None = None) -> Di
         papers.append(paper)
     if not changed:
         return new
-    done = sum(1 for p in papers if p.analysis_status is AnalysisStatus.DONE)
-    stats = new.stats.model_copy(update={"deep_dives_done": done})
-    merged = new.model_copy(update={"papers": papers, "stats": stats})
-    return merged.model_copy(update={"notices": _renotice(merged, new, llm_notice)})
-
-
-def _renotice(merged: Digest, new: Digest, llm_notice: str | None) -> list[str]:
-    """Recount the pending-analysis notice after a merge; the run's LLM notice (no key, --no-llm) goes when
-    the earlier digest's deep dives left nothing pending."""
-    pending = [p for p in merged.featured if p.analysis_status is AnalysisStatus.PENDING]
-    before = [p for p in new.featured if p.analysis_status is AnalysisStatus.PENDING]
-    kept = [n for n in new.notices if not before or n != pending_notice(before)]
-    if llm_notice and not pending:
-        kept = [n for n in kept if n != llm_notice]
-    if pending and llm_notice not in kept:
-        kept.append(pending_notice(pending))
-    return kept
+    merged = new.model_copy(update={"papers": papers})
+    # the notices are the merged digest's: fewer pending (or none: the run's no-key / --no-llm notice goes)
+    return merged.model_copy(update={"notices": notices_for(merged, llm_notice=llm_notice)})
 
 
 def is_complete(
@@ -331,6 +282,6 @@ def is_complete(
 def scan_summary(digest: Digest) -> str:
     """One line for the console: what was scanned and picked."""
     parts = [f"{SOURCE_NAMES[Source(k)]} {v}" for k, v in sorted(digest.stats.candidates_by_source.items())]
-    done = digest.stats.deep_dives_done
+    done = digest.deep_dives_done
     picked = len(digest.featured)
     return f"{len(digest.papers)} candidates ({', '.join(parts) or 'none'}), {done}/{picked} deep dives"

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 from .markup import clip, format_score, plain_title, safe_url
 from .models import AnalysisStatus, Digest
+from .notices import sentence
 
 __all__ = ["ATOM_NS", "default_feed_url", "entry_id", "render_feed"]
 
@@ -95,7 +96,7 @@ def _entry_html(digest: Digest) -> str:
         if paper.analysis is not None and paper.analysis_status is AnalysisStatus.DONE:
             note = f"<br/>{html.escape(_text(paper.analysis.one_sentence, 300))}"
         items.append(f"<li>{label}（{format_score(paper.score)} 分）{note}</li>")
-    notices = "".join(f"<p>{html.escape(_text(n, 400))}</p>" for n in digest.notices)
+    notices = "".join(f"<p>{html.escape(_text(sentence(n), 400))}</p>" for n in digest.notices)
     head = (
         f"<p>候选 {len(digest.papers)} 篇，深度解读 {sum(1 for p in digest.papers if p.deep_dive)} 篇。</p>"
     )

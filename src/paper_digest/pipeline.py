@@ -39,12 +39,15 @@ from .models import (
     FetchResult,
     LLMLedger,
     LLMRun,
+    Notice,
+    NoticeKind,
     Paper,
     ScoredPaper,
     Source,
     SourceReport,
     SourceStatus,
 )
+from .notices import SOURCE_NAMES, sentence
 from .render import render_digest, render_feed, render_index
 from .scoring import score_papers
 from .scoring.learn import Embed
@@ -77,13 +80,9 @@ LearnFn = Callable[[Sequence[ScoredPaper], Sequence[Digest]], LearnedDay]
 #: (what to send, the day's earlier deliveries) -> the attempts made now
 DeliverFn = Callable[[delivery.Message, Sequence[Delivery]], list[Delivery]]
 
-#: shown only while some deep dive is missing: those in the cache or an earlier digest of the day are shown
-MSG_NO_KEY = "未检测到 Gemini API 密钥（GEMINI_API_KEY），尚未完成的深度解读将在配置密钥后的下次运行中补全。"
 #: The first day of HuggingFace Daily Papers: its archive starts at https://huggingface.co/papers?date=2023-05-04
 #: (not re-checked against the live site when this was written). Before it, a digest has arXiv papers only.
 HF_FIRST_DAY = dt.date(2023, 5, 4)
-MSG_BEFORE_HF = f"HuggingFace Daily Papers 始于 {HF_FIRST_DAY.isoformat()}，此前的日期只有 arXiv 的论文。"
-MSG_NO_LLM = "本次运行未启用 LLM（--no-llm），尚未完成的深度解读从略。"
 
 
 @dataclass
@@ -93,8 +92,9 @@ class Stages:
     fetchers: Mapping[Source, Fetcher]
     score: Scorer
     analyse: AnalyseFn
-    #: why deep dives are missing for everyone this run (no key, --no-llm), shown once in the digest
-    llm_notice: str | None = None
+    #: why deep dives are missing for everyone this run (no key, --no-llm), shown once in the digest while
+    #: some deep dive is missing (those in the cache or an earlier digest of the day are shown)
+    llm_notice: Notice | None = None
     disabled: Sequence[Source] = field(default_factory=tuple)
     #: the optional LLM re-rank of the top candidates (scoring.llm_rerank), through the same LLM client
     rerank: RerankFn | None = None
@@ -199,20 +199,21 @@ def build_stages(
         disabled.append(Source.ARXIV)
 
     profile = config.profile
-    llm_notice: str | None = None
+    llm_notice: Notice | None = None
     rerank: RerankFn | None = None
     if not (use_llm and config.llm.enabled):
-        llm_notice = MSG_NO_LLM
+        llm_notice = Notice(kind=NoticeKind.LLM_OFF)
+        off = sentence(llm_notice)
 
         def analyse(papers: Sequence[ScoredPaper]) -> tuple[dict[str, Analysis], LLMLedger]:
             return {
-                s.paper.id: Analysis(status=AnalysisStatus.PENDING, reason="llm_disabled", message=MSG_NO_LLM)
+                s.paper.id: Analysis(status=AnalysisStatus.PENDING, reason="llm_disabled", message=off)
                 for s in papers
             }, LLMLedger()
 
     else:
         if api_key is None:
-            llm_notice = MSG_NO_KEY
+            llm_notice = Notice(kind=NoticeKind.NO_API_KEY)
         client_ = llm or build_llm_client(
             config, api_key=api_key, clock=clock, sleep=sleep, now=now, offline=offline
         )
@@ -380,11 +381,15 @@ def fetch_all(
     results: list[FetchResult] = []
     reports: list[SourceReport] = []
     for source, fetch in stages.fetchers.items():
-        name = assemble.SOURCE_NAMES[source]
+        name = SOURCE_NAMES[source]
         if source is Source.HUGGINGFACE and day < HF_FIRST_DAY:
             # nothing to ask for: the digest says why this day has arXiv papers only
             reports.append(
-                SourceReport(source=source, status=SourceStatus.NO_ANNOUNCEMENT, message=MSG_BEFORE_HF)
+                SourceReport(
+                    source=source,
+                    status=SourceStatus.NO_ANNOUNCEMENT,
+                    notice=Notice(kind=NoticeKind.BEFORE_FIRST_DAY, source=source, day=HF_FIRST_DAY),
+                )
             )
             progress(f"fetch: {name} skipped: Daily Papers start on {HF_FIRST_DAY}")
             continue
@@ -393,12 +398,17 @@ def fetch_all(
             result = fetch(day)
         except SourceError as exc:
             logger.info("%s failed: %s", name, exc)  # the progress line below tells the user
-            why = assemble.source_failure_words(exc.kind, exc.status, exc.attempts)
             reports.append(
                 SourceReport(
                     source=source,
                     status=SourceStatus.FAILED,
-                    message=f"{name} 今日数据获取失败（{why}），本期不含该来源的论文。",
+                    notice=Notice(
+                        kind=NoticeKind.SOURCE_FAILED,
+                        source=source,
+                        error=exc.kind or "parse",
+                        status=exc.status,
+                        attempts=exc.attempts,
+                    ),
                     detail=_short(exc),
                     # the attempts of the request that failed (a source's earlier requests are not known here)
                     requests=exc.attempts or 0,
@@ -419,7 +429,7 @@ def fetch_all(
 def _short(exc: Exception) -> str:
     """The error's one-line message without the source-name prefix; never a response body."""
     text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-    for name in assemble.SOURCE_NAMES.values():
+    for name in SOURCE_NAMES.values():
         text = text.removeprefix(f"{name}: ").removeprefix(f"{name} ")
     return text[:160]
 

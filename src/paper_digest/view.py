@@ -30,6 +30,7 @@ from .models import (
     Source,
     SourceStatus,
 )
+from .notices import DEFAULT_MESSAGES, SOURCE_NAMES, sentence, source_notice, unique
 
 __all__ = [
     "DigestView",
@@ -42,20 +43,11 @@ __all__ = [
     "top_papers",
 ]
 
-SOURCE_LABELS = {Source.HUGGINGFACE.value: "HuggingFace", Source.ARXIV.value: "arXiv"}
 ANNOUNCE_LABELS = {
     "new": "新论文",
     "cross": "交叉列表",
     "replace": "版本更新",
     "replace-cross": "版本更新（交叉列表）",
-}
-#: The calm sentence shown when an analysis did not finish and the pipeline gave none.
-DEFAULT_MESSAGES = {
-    AnalysisStatus.PENDING: "深度解读尚未生成，下次运行时会自动补上；先附上摘要。",
-    AnalysisStatus.FAILED: "这篇论文的深度解读没有成功生成，先附上摘要。",
-    AnalysisStatus.BLOCKED: "模型没有给出这篇论文的解读，先附上摘要。",
-    AnalysisStatus.SKIPPED: "未入选深度解读，先附上摘要。",
-    AnalysisStatus.DONE: "深度解读内容缺失，先附上摘要。",
 }
 STATUS_ICONS = {
     AnalysisStatus.PENDING: "⏳",
@@ -64,12 +56,6 @@ STATUS_ICONS = {
     AnalysisStatus.SKIPPED: "ℹ️",
     AnalysisStatus.DONE: "⚠️",
 }
-SOURCE_FALLBACK = {
-    SourceStatus.FAILED: "{name} 今日数据获取失败，本期不含该来源的论文。",
-    SourceStatus.NO_ANNOUNCEMENT: "{name} 今日没有新论文公告。",
-    SourceStatus.EMPTY: "{name} 今日没有新论文。",
-}
-
 #: Lengths that keep one bad input from swamping the page (in characters).
 TITLE_LIMIT = 300
 AUTHOR_LIMIT = 80
@@ -297,7 +283,8 @@ def _paper_views(papers: Sequence[DigestPaper]) -> list[PaperView]:
 
 
 def _source_name(key: str) -> str:
-    return SOURCE_LABELS.get(key, clip(key, 40))
+    known = {source.value: name for source, name in SOURCE_NAMES.items()}
+    return known.get(key, clip(key, 40))
 
 
 def _scan_line(digest: Digest) -> str:
@@ -316,7 +303,7 @@ def _scan_line(digest: Digest) -> str:
     if detail:
         line += f"（{detail}）"
     featured = len(digest.featured)
-    done = sum(1 for p in digest.featured if p.analysis_status is AnalysisStatus.DONE and p.analysis)
+    done = digest.deep_dives_done
     if total:
         line += f"，{stats.above_threshold} 篇达到推荐分数线（≥ {digest.min_score:g} 分）"
     if featured:
@@ -327,26 +314,23 @@ def _scan_line(digest: Digest) -> str:
 
 
 def _notices(digest: Digest) -> list[str]:
-    """The digest's notices, plus a sentence for any source problem they do not already mention."""
-    notices: list[str] = []
-    for text in digest.notices:
-        line = clip(text, 400)
-        if line and line not in notices:
-            notices.append(line)
+    """The digest's notices, each once, plus the notice of any source that did not deliver when the digest
+    has none about that source (a digest assembled elsewhere); as the reader's sentences."""
+    notices = unique(digest.notices)
     for report in digest.sources:
-        template = SOURCE_FALLBACK.get(report.status)
-        if template is None:
+        notice = source_notice(report)
+        if notice is None or notice in notices:
             continue
-        name = _source_name(report.source.value)
-        line = clip(report.message, 400) or template.format(name=name)
-        if line not in notices and not (report.message is None and any(name in n for n in notices)):
-            notices.append(line)
-    return notices
+        if report.notice is None and any(n.source is report.source for n in notices):
+            continue  # the digest already says what happened to this source
+        notices.append(notice)
+    lines = [clip(sentence(n), 400) for n in notices]
+    return [line for line in dict.fromkeys(lines) if line]
 
 
 def _ledger_line(digest: Digest) -> str | None:
     ledger = digest.stats.llm
-    requests = ledger.requests or digest.stats.llm_requests
+    requests = ledger.requests
     if not requests:
         return None
     # what the day's digest cost in all (stable across reruns); a run's cache hits are the console's
@@ -455,14 +439,13 @@ def index_row(digest: Digest) -> IndexRow:
         top_title = clip(zh, TITLE_LIMIT) or clip(plain_title(top.title), TITLE_LIMIT) or top.id
         top_score = format_score(top.score)
         top_url = f"{file}#{anchor_id(top.id)}" if top.deep_dive else safe_url(top.links.get("abs"))
-    done = sum(1 for p in digest.papers if p.deep_dive and p.analysis_status is AnalysisStatus.DONE)
     problems = sum(1 for r in digest.sources if r.status is SourceStatus.FAILED)
     return IndexRow(
         date=day,
         file=file,
         title=clip(digest.title, TITLE_LIMIT),
         papers=len(digest.papers),
-        deep_dives=done,
+        deep_dives=digest.deep_dives_done,
         top_title=top_title,
         top_score=top_score,
         top_url=top_url,

@@ -14,7 +14,7 @@ from ..assemble import scan_summary
 from ..checks import counted
 from ..config import Config, api_key_from_env
 from ..errors import PaperDigestError, UsageError
-from ..models import DeliveryStatus
+from ..models import DeliveryStatus, NoticeKind
 from .app import (
     EXIT_FAILED,
     EXIT_USAGE,
@@ -71,7 +71,7 @@ def _run_one(
         llm=llm,
         resend=resend,
     )
-    if stages.llm_notice == pipeline.MSG_NO_KEY:
+    if stages.llm_notice is not None and stages.llm_notice.kind is NoticeKind.NO_API_KEY:
         say(
             "no GEMINI_API_KEY or GOOGLE_API_KEY in the environment: "
             "deep dives come from the cache only; the others wait for a key"

@@ -26,9 +26,19 @@ import feedparser
 
 from ..config import ArxivConfig
 from ..errors import ParseError, SourceError
-from ..models import ArxivSignals, FetchResult, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
+from ..models import (
+    ArxivSignals,
+    FetchResult,
+    Notice,
+    NoticeKind,
+    Paper,
+    Source,
+    SourceReport,
+    SourceStatus,
+    split_arxiv_id,
+)
 from .archive import OfflineClient
-from .calendar import EASTERN, Announcement, announcement_for, no_announcement_message
+from .calendar import EASTERN, Announcement, announcement_for, no_announcement_notice
 from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
@@ -327,7 +337,8 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
             report=SourceReport(
                 source=Source.ARXIV,
                 status=SourceStatus.NO_ANNOUNCEMENT,
-                message=no_announcement_message(day) or "今日 arXiv 无新论文公告",
+                notice=no_announcement_notice(day)
+                or Notice(kind=NoticeKind.NO_ANNOUNCEMENT, source=Source.ARXIV),
             )
         )
     before = client.requests_made
@@ -361,7 +372,6 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
         excluded,
         requests,
     )
-    cats = "、".join(cfg.categories)
     if papers:
         report = SourceReport(
             source=Source.ARXIV,
@@ -370,7 +380,7 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
             skipped_items=skipped,
             requests=requests,
             detail=note,
-            message=f"arXiv 仅获取到部分结果（{note}）" if note else None,
+            notice=Notice(kind=NoticeKind.PARTIAL, source=Source.ARXIV, detail=note) if note else None,
         )
     else:
         report = SourceReport(
@@ -379,7 +389,9 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
             skipped_items=skipped,
             requests=requests,
             detail=note,
-            message=f"arXiv 本次公告中没有 {cats} 的新论文",
+            notice=Notice(
+                kind=NoticeKind.NONE_IN_CATEGORIES, source=Source.ARXIV, categories=tuple(cfg.categories)
+            ),
         )
     return FetchResult(papers=papers, report=report)
 

@@ -43,6 +43,8 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from ..models import Notice, NoticeKind, Source
+
 EASTERN = ZoneInfo("America/New_York")
 UTC = dt.UTC
 
@@ -142,11 +144,11 @@ def announcement_for(day: dt.date) -> Announcement | None:
     )
 
 
-def no_announcement_message(day: dt.date) -> str | None:
-    """A plain Chinese sentence saying why there is no arXiv announcement for ``day`` (None if there is)."""
+def no_announcement_notice(day: dt.date) -> Notice | None:
+    """Why there is no arXiv announcement for ``day``, as a notice (None if there is one)."""
     evening = day - dt.timedelta(days=1)
     if evening in ARXIV_HOLIDAYS and evening.weekday() not in (_FRIDAY, _SATURDAY):
-        return f"arXiv 假日（美东 {evening.month} 月 {evening.day} 日），无新论文公告"
+        return Notice(kind=NoticeKind.HOLIDAY, source=Source.ARXIV, day=evening)
     if evening.weekday() in (_FRIDAY, _SATURDAY):
-        return "今日 arXiv 无新论文公告（周末：arXiv 周五、周六晚不发布）"
+        return Notice(kind=NoticeKind.WEEKEND, source=Source.ARXIV)
     return None

@@ -15,7 +15,17 @@ from typing import Any
 
 from ..config import HuggingFaceConfig
 from ..errors import ParseError, SourceError
-from ..models import FetchResult, HFSignals, Paper, Source, SourceReport, SourceStatus, split_arxiv_id
+from ..models import (
+    FetchResult,
+    HFSignals,
+    Notice,
+    NoticeKind,
+    Paper,
+    Source,
+    SourceReport,
+    SourceStatus,
+    split_arxiv_id,
+)
 from .parsed import Getter, ParsedBatch, collect
 
 logger = logging.getLogger(__name__)
@@ -193,7 +203,7 @@ def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> F
             status=SourceStatus.NO_ANNOUNCEMENT,
             skipped_items=skipped,
             requests=requests,
-            message="HuggingFace Daily Papers 周末不更新",
+            notice=Notice(kind=NoticeKind.WEEKEND, source=Source.HUGGINGFACE),
         )
     else:
         report = SourceReport(
@@ -201,10 +211,10 @@ def fetch_huggingface(client: Getter, cfg: HuggingFaceConfig, day: dt.date) -> F
             status=SourceStatus.EMPTY,
             skipped_items=skipped,
             requests=requests,
-            message=(
-                f"HuggingFace 当日返回的 {skipped} 条论文均无法解析"
+            notice=(
+                Notice(kind=NoticeKind.UNPARSABLE, source=Source.HUGGINGFACE, count=skipped)
                 if skipped
-                else "HuggingFace 当日 Daily Papers 列表为空（可能尚未更新）"
+                else Notice(kind=NoticeKind.LIST_EMPTY, source=Source.HUGGINGFACE)
             ),
         )
     logger.info("HuggingFace %s: %d papers, %d skipped, %d requests", day, len(papers), skipped, requests)
