@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -306,3 +307,20 @@ def cs_cv_day(day: str, window: tuple[dt.datetime, dt.datetime]) -> list[dict[st
 
 def iter_hf_days() -> Iterator[Path]:
     yield from sorted((FIXTURES / "hf").glob("*.json"))
+
+
+def break_dns(monkeypatch: Any, *names: str) -> list[str]:
+    """Make these host names fail to resolve, as without DNS or network (``socket.gaierror`` EAI_NONAME, which
+    urllib3 wraps in NameResolutionError); a name starting with "." covers its subdomains (``.invalid``, RFC
+    2606). Injected: no real resolver is asked. Returns the hosts asked, in order."""
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def resolve(host: str, *args: Any, **kwargs: Any) -> Any:
+        if any(host == n or (n.startswith(".") and host.endswith(n)) for n in names):
+            asked.append(host)
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return asked

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from sources_helpers import Reply
+from sources_helpers import Reply, break_dns
 from typer.testing import CliRunner
 from world import World
 
@@ -114,14 +114,7 @@ def test_check_online_names_why_a_connection_failed(world: World, monkeypatch: p
     with socket.socket() as probe:  # a port nobody listens on: the connection is refused
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    real_getaddrinfo = socket.getaddrinfo
-
-    def no_dns(host: str, *args: object, **kwargs: object) -> object:
-        if host == "papers.example":
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    break_dns(monkeypatch, "papers.example")
     text = world.config_path.read_text(encoding="utf-8")
     text = text.replace(f'endpoint = "{world.server.url}"', 'endpoint = "http://papers.example"')
     text = text.replace(f'api_url = "{world.server.url}/api/query"', f'api_url = "http://127.0.0.1:{port}/q"')

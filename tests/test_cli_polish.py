@@ -3,11 +3,10 @@ Ctrl-C, a network without DNS, and what the full-text phase says while it works.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
-from sources_helpers import Reply
+from sources_helpers import Reply, break_dns
 from typer.testing import CliRunner
 from world import World
 
@@ -73,25 +72,10 @@ def test_a_current_config_has_no_notes(tmp_path: Path) -> None:
     assert "warn config" not in stdout
 
 
-def no_dns_for_invalid(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Host names under ``.invalid`` (RFC 2606) fail to resolve, injected: no real resolver is asked."""
-    real_getaddrinfo = socket.getaddrinfo
-    asked: list[str] = []
-
-    def no_dns(host: str, *args: object, **kwargs: object) -> object:
-        if host.endswith(".invalid"):
-            asked.append(host)
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
-    return asked
-
-
 def test_without_dns_a_run_fails_each_source_after_one_attempt(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    asked = no_dns_for_invalid(monkeypatch)
+    asked = break_dns(monkeypatch, ".invalid")  # injected: no real resolver is asked
     with World(tmp_path, monkeypatch=monkeypatch) as world:
         world.serve_day(DAY)
         text = world.config_path.read_text(encoding="utf-8").replace(

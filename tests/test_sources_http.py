@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from clocks import FakeClock
-from sources_helpers import Reply, ScriptedServer
+from sources_helpers import Reply, ScriptedServer, break_dns
 
 from paper_digest.errors import SourceError
 from paper_digest.sources.archive import OfflineClient, RawArchive
@@ -239,16 +239,7 @@ def test_a_name_that_does_not_resolve_fails_at_once(
 ) -> None:
     """No DNS or no network does not heal in a backoff's seconds: one attempt, no wait, the plain sentence.
     The resolver failure is injected (``.invalid``, RFC 2606, never reaches a real resolver here)."""
-    real_getaddrinfo = socket.getaddrinfo
-    asked: list[str] = []
-
-    def no_dns(host: str, *args: object, **kwargs: object) -> object:
-        if host.endswith(".invalid"):
-            asked.append(host)
-            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
-        return real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    asked = break_dns(monkeypatch, ".invalid")
     client = make_client(clock, max_attempts=5)
     with pytest.raises(SourceError) as info:
         client.get("http://papers.invalid/api/daily_papers", label="HuggingFace")

@@ -14,7 +14,6 @@ from .load import (
     load_config,
     parse_config,
     read_config,
-    resolve_config,
 )
 from .problems import MSG_KEY_IN_TOML, format_validation_error
 from .schema import (
@@ -65,7 +64,6 @@ __all__ = [
     "load_config",
     "parse_config",
     "read_config",
-    "resolve_config",
     "retired_model_notes",
     "upgrade_keys",
 ]

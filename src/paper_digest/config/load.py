@@ -43,15 +43,15 @@ class LoadedConfig(NamedTuple):
     notes: tuple[str, ...] = ()
 
 
-def resolve_config(
+def parse_config(
     data: Mapping[str, object],
     *,
     origin: str = "config",
     env: Mapping[str, str] | None = None,
     flags: Flags | None = None,
 ) -> LoadedConfig:
-    """Validate a config once, with everything that sets a value merged in first by precedence:
-    command-line flags > environment > the file > defaults (fastapi-cli's ``resolve``)."""
+    """Validate a config's data once, with everything that sets a value merged in first by precedence:
+    command-line flags > environment > the file > defaults (fastapi-cli's ``resolve``); with its notes."""
     merged, notes = upgrade_keys(data)
     for name, (tables, key) in ENV_KEYS.items():
         # an empty variable counts as unset (the Action passes an unset repository variable as "")
@@ -71,17 +71,6 @@ def resolve_config(
     return LoadedConfig(config, (*notes, *retired_model_notes(config)))
 
 
-def parse_config(
-    data: Mapping[str, object],
-    *,
-    origin: str = "config",
-    env: Mapping[str, str] | None = None,
-    flags: Flags | None = None,
-) -> Config:
-    """:func:`resolve_config` without the notes."""
-    return resolve_config(data, origin=origin, env=env, flags=flags).config
-
-
 def read_config(path: Path, env: Mapping[str, str] | None = None, flags: Flags | None = None) -> LoadedConfig:
     """Read, merge (flags > environment > file > defaults), validate once, and anchor relative paths to the
     file's folder; with the notes an old file earned."""
@@ -93,7 +82,7 @@ def read_config(path: Path, env: Mapping[str, str] | None = None, flags: Flags |
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc.__class__.__name__}") from None
-    loaded = resolve_config(data, origin=str(path), env=os.environ if env is None else env, flags=flags)
+    loaded = parse_config(data, origin=str(path), env=os.environ if env is None else env, flags=flags)
     return LoadedConfig(anchor_paths(loaded.config, base_dir=path.resolve().parent), loaded.notes)
 
 
