@@ -17,7 +17,7 @@ from safetensors.numpy import save_file
 from tokenizers import Tokenizer
 from tokenizers.models import WordLevel
 
-from paper_digest import pipeline
+from paper_digest import stages as day_stages
 from paper_digest.config import Config, ProfileConfig
 from paper_digest.models import HFSignals, Paper, ScoredPaper
 from paper_digest.scoring import score_papers, semantic
@@ -227,8 +227,8 @@ def test_a_missing_model_package_says_how_to_fix_it(monkeypatch: pytest.MonkeyPa
 # ------------------------------------------------------------------------------------------- pipeline
 
 
-def scorer(config: Config) -> pipeline.Scorer:
-    return pipeline._scorer(config, fetch_liked=lambda ids: [])
+def scorer(config: Config) -> day_stages.Scorer:
+    return day_stages._scorer(config, fetch_liked=lambda ids: [])
 
 
 def test_the_pipeline_scores_with_the_semantic_stage_by_default() -> None:
@@ -248,7 +248,7 @@ def test_liked_papers_are_fetched_once_and_become_queries() -> None:
         return [RESTORATION]
 
     config = Config(profile=ProfileConfig(liked=["2601.00001"]))
-    score = pipeline._scorer(config, fetch_liked=fetch)
+    score = day_stages._scorer(config, fetch_liked=fetch)
     first = score([MUSIC, ROBOT, RESTORATION.model_copy(update={"id": "2601.00077"})])
     score([MUSIC])
     assert fetched == [["2601.00001"]]
@@ -262,7 +262,7 @@ def test_a_model_that_cannot_load_leaves_the_lexical_ranking_with_a_warning(
     def broken(*args: object, **kwargs: object) -> SemanticScorer:
         raise SemanticModelError("the semantic stage needs the 'wordllama' package")
 
-    monkeypatch.setattr(pipeline, "load_scorer", broken)
+    monkeypatch.setattr(day_stages, "load_scorer", broken)
     with caplog.at_level(logging.WARNING):
         result = scorer(Config(profile=PLAIN))([MUSIC, RESTORATION])
     assert result == score_papers([MUSIC, RESTORATION], PLAIN)
@@ -270,7 +270,7 @@ def test_a_model_that_cannot_load_leaves_the_lexical_ranking_with_a_warning(
 
 
 def test_build_stages_wires_the_semantic_scorer(tmp_path: Path) -> None:
-    stages = pipeline.build_stages(
+    stages = day_stages.build_stages(
         Config(profile=PLAIN),
         today=dt.date(2026, 6, 12),
         use_llm=False,
