@@ -34,7 +34,7 @@ def main() -> None:
     rows: list[tuple[str, float, int, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         mp = pytest.MonkeyPatch()
-        with World(Path(tmp), monkeypatch=mp, deep_dives=5, per_day=None) as world:
+        with World(Path(tmp), monkeypatch=mp, deep_dives=5, per_day=None, reuse_parses=False) as world:
             for day in DAYS:
                 world.serve_day(day)
 

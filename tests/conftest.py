@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import certifi
 import pytest
 from clocks import FakeClock
 from fake_gemini import FakeGemini
@@ -14,9 +16,24 @@ from world import DAY, World
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+@pytest.fixture(scope="session")
+def one_ca_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CA file with one certificate (the first of certifi's bundle): what SSL_CERT_FILE names in tests.
+
+    The google-genai SDK builds its TLS context when a client is made, even for an http:// base URL, from
+    SSL_CERT_FILE or else certifi's ~150 roots: ~60 ms of CPU per client, and the suite makes hundreds (one
+    per run). No test reaches a real host, so none needs those roots; the TLS tests name their own file."""
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    first = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", bundle, re.DOTALL)
+    assert first is not None, certifi.where()
+    path = tmp_path_factory.mktemp("tls") / "one-ca.pem"
+    path.write_text(first.group(0), encoding="ascii")
+    return path
+
+
 @pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No test sees the developer's keys, endpoints or home directory."""
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, one_ca_file: Path) -> Path:
+    """No test sees the developer's keys, endpoints, trusted certificates or home directory."""
     for name in (
         "GEMINI_API_KEY",
         "GOOGLE_API_KEY",
@@ -32,9 +49,13 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         "ALL_PROXY",
         "all_proxy",
         "no_proxy",
+        "SSL_CERT_DIR",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.setenv("SSL_CERT_FILE", str(one_ca_file))
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))

@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from typer.testing import CliRunner
+
+from paper_digest import cli
 
 WORKFLOW = Path(__file__).resolve().parents[1] / ".github" / "workflows" / "daily-digest.yml"
 
@@ -112,11 +115,8 @@ def test_manual_run_records_likes_and_dislikes_and_commits_the_ratings_file(tmp_
         ["like", "2606.12575"],
         ["like", "2606.13001"],
     ]
-    path = subprocess.run(
-        ["bash", "-e", "-c", 'paper-digest ratings --config "$DIGEST_CONFIG" --path'],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    # the commit step's `paper-digest ratings --config "$DIGEST_CONFIG" --path` names that file (in this
+    # process: the installed command has just been run above)
+    path = CliRunner().invoke(cli.app, ["ratings", "--config", str(config), "--path"])
+    assert path.exit_code == 0, path.output
     assert path.stdout.strip() == str(tmp_path / "my-ratings.txt")

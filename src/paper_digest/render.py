@@ -12,6 +12,7 @@ Everything here is deterministic: no clock, no randomness, stable ordering.
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
 from collections.abc import Sequence
@@ -83,6 +84,18 @@ def _raw_md(value: object) -> SafeMd:
 
 
 def _environment(template_dir: Path | None) -> jinja2.Environment:
+    """The environment for a user's template folder (new each time: the user may edit it), or the built-in
+    templates' one, kept for the process: Jinja compiles a template on first use and keeps it, and a
+    backfill renders every day with the same built-in templates."""
+    return _new_environment(template_dir) if template_dir is not None else _builtin_environment()
+
+
+@functools.cache
+def _builtin_environment() -> jinja2.Environment:
+    return _new_environment(None)
+
+
+def _new_environment(template_dir: Path | None) -> jinja2.Environment:
     loaders: list[jinja2.BaseLoader] = []
     if template_dir is not None:
         loaders.append(jinja2.FileSystemLoader(str(template_dir)))
