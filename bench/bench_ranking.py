@@ -3,7 +3,9 @@
 Usage::
 
     python bench/bench_ranking.py              # per profile and day: the default ranking (lexical +
-                                               # semantic), lexical alone, semantic alone, baselines; speed
+                                               # semantic), the same with its weight chosen on the other
+                                               # half of the days (held out), lexical alone, semantic
+                                               # alone, baselines; speed
     python bench/bench_ranking.py --pool DATE  # print the pooled candidates of a day for labelling
     python bench/bench_ranking.py --leave-days-out  # the lexical constants and the semantic weight chosen on
                                                     # other days (and other profiles), scored on the held out
@@ -612,8 +614,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.pool:
         pool(args.pool, profile)
         return 0
+    held = held_out_days(semantic_weight_values())
     for name in PROFILES:
-        ranking_table(name)
+        ranking_table(name, held)
         print()
     seconds = throughput(profile)
     rate = 10_000 / seconds
@@ -626,9 +629,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def ranking_table(name: str) -> None:
-    """NDCG@10 per labelled day of one profile: the default ranking (lexical + semantic), the lexical scorer
-    alone, the semantic similarity alone, and two baselines."""
+def ranking_table(name: str, held: dict[tuple[str, str], float]) -> None:
+    """NDCG@10 per labelled day of one profile: the default ranking (lexical + semantic), the same with the
+    semantic weight chosen on the other half of the days (``held``, see :func:`held_out_days`), the lexical
+    scorer alone, the semantic similarity alone, and two baselines."""
     toml, folder = PROFILES[name]
     profile = load_profile(toml)
     rankers: dict[str, Ranker] = {
@@ -638,17 +642,21 @@ def ranking_table(name: str) -> None:
         "naive": rank_naive,
         "upvotes": rank_upvotes,
     }
-    results: dict[str, list[float]] = {r: [] for r in rankers}
+    names = ["default", "held out", *list(rankers)[1:]]
+    results: dict[str, list[float]] = {r: [] for r in names}
     print(f"profile {name} ({toml.relative_to(ROOT)}; labels {folder.relative_to(ROOT)})")
-    print(f"{'day':<12}" + "".join(f"{r:>10}" for r in rankers) + f"{'relevant':>10}")
+    print(f"{'day':<12}" + "".join(f"{r:>10}" for r in names) + f"{'relevant':>10}")
     for day in labelled_days(folder):
         papers, grades = load_day(day), load_labels(day, folder)
-        row = f"{day:<12}"
-        for ranker_name, ranker in rankers.items():
-            value = ndcg_at_k(ranker(papers, profile), grades)
-            results[ranker_name].append(value)
-            row += f"{value:>10.3f}"
-        print(row + f"{sum(1 for g in grades.values() if g > 0):>10}")
+        values = {r: ndcg_at_k(ranker(papers, profile), grades) for r, ranker in rankers.items()}
+        values["held out"] = held[(name, day)]
+        for r in names:
+            results[r].append(values[r])
+        print(
+            f"{day:<12}"
+            + "".join(f"{values[r]:>10.3f}" for r in names)
+            + f"{sum(1 for g in grades.values() if g > 0):>10}"
+        )
     _summary(list(results.values()))
 
 
@@ -672,12 +680,8 @@ def semantic_speed(profile: ProfileConfig, n: int = 500) -> tuple[float, float]:
 SEMANTIC_GRID = (0.0, 100.0, 150.0, 200.0, 250.0, 300.0, 400.0)
 
 
-def semantic_held_out() -> None:
-    """The semantic weight chosen without the days (or the profile) it is tested on.
-
-    Leave days out: per profile, alternate days form two halves; the weight with the best mean over every
-    profile's tuning half is reported on the held-out halves (both ways). Leave a profile out: the weight is
-    chosen on the other two profiles and reported on the third."""
+def semantic_weight_values() -> dict[float, dict[tuple[str, str], float]]:
+    """NDCG@10 of the default ranking for every weight of :data:`SEMANTIC_GRID`, per (profile, day)."""
     lexical: dict[tuple[str, str], tuple[list[ScoredPaper], dict[str, int]]] = {}
     scorers: dict[str, semantic.SemanticScorer] = {}
     for name, (toml, folder) in PROFILES.items():
@@ -696,6 +700,38 @@ def semantic_held_out() -> None:
             }
     finally:
         semantic.POINTS_PER_UNIT = saved
+    return values
+
+
+def day_halves() -> list[list[tuple[str, str]]]:
+    """Per profile, its labelled days in alternate halves; the halves of every profile together."""
+    halves: list[list[tuple[str, str]]] = [[], []]
+    for name, (_, folder) in PROFILES.items():
+        for i, day in enumerate(labelled_days(folder)):
+            halves[i % 2].append((name, day))
+    return halves
+
+
+def held_out_days(values: dict[float, dict[tuple[str, str], float]]) -> dict[tuple[str, str], float]:
+    """Every (profile, day) ranked with the semantic weight that is best on the other half of every
+    profile's days: the leave-days-out figure of each day."""
+    halves = day_halves()
+    out: dict[tuple[str, str], float] = {}
+    for tune, held in ((halves[0], halves[1]), (halves[1], halves[0])):
+        best = max(SEMANTIC_GRID, key=lambda w: sum(values[w][k] for k in tune) / len(tune))
+        out.update({k: values[best][k] for k in held})
+    return out
+
+
+def semantic_held_out() -> None:
+    """The semantic weight chosen without the days (or the profile) it is tested on.
+
+    Leave days out: per profile, alternate days form two halves; the weight with the best mean over every
+    profile's tuning half is reported on the held-out halves (both ways). Leave a profile out: the weight is
+    chosen on the other two profiles and reported on the third."""
+    values = semantic_weight_values()
+    saved = semantic.POINTS_PER_UNIT
+    lexical = values[SEMANTIC_GRID[0]]
 
     def mean(weight: float, keys: Sequence[tuple[str, str]]) -> float:
         return sum(values[weight][k] for k in keys) / len(keys)
@@ -703,10 +739,7 @@ def semantic_held_out() -> None:
     print(
         f"semantic weight (points per unit of similarity, shipped {saved:g}) chosen on other days or profiles"
     )
-    halves: list[list[tuple[str, str]]] = [[], []]
-    for name, (_, folder) in PROFILES.items():
-        for i, day in enumerate(labelled_days(folder)):
-            halves[i % 2].append((name, day))
+    halves = day_halves()
     print(f"{'held out':<28}{'weight':>8}{'mean':>8}{'min':>8}{'shipped':>9}{'lexical':>9}")
     for tune, held in ((halves[0], halves[1]), (halves[1], halves[0])):
         best = max(SEMANTIC_GRID, key=lambda w: mean(w, tune))
