@@ -212,3 +212,30 @@ def test_the_full_text_phase_says_what_it_reads(tmp_path: Path, monkeypatch: pyt
         quiet = world.run("run", "--date", DAY)
     assert quiet.exit_code == 0
     assert "reading full text" not in quiet.stderr
+
+
+def test_closing_the_llm_client_ends_a_progress_display_left_open(tmp_path: Path) -> None:
+    """Ctrl-C in the full-text phase skips its ``end()``: the command's ``llm.close()`` ends the bar."""
+    from paper_digest.analysis import LLMClient
+    from paper_digest.config import LLMConfig
+
+    calls: list[str] = []
+
+    class Recorder:
+        def begin(self, label: str, total: int) -> None:
+            calls.append(f"begin {label} {total}")
+
+        def advance(self, done: int = 1) -> None:
+            calls.append("advance")
+
+        def waiting(self, seconds: float) -> None:
+            calls.append("waiting")
+
+        def end(self) -> None:
+            calls.append("end")
+
+    client = LLMClient(LLMConfig(), api_key=None, state_dir=tmp_path, progress=Recorder())
+    client.progress.begin("reading full text", 3)
+    client.progress.advance()
+    client.close()
+    assert calls == ["begin reading full text 3", "advance", "end"]

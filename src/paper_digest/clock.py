@@ -23,5 +23,5 @@ class Clock:
     now: Callable[[], dt.datetime] = _utc_now
 
 
-#: the real clock; only ``cli.py`` hands it out, as the default of a run
+#: the real clock; only the CLI (``cli/``) hands it out, as the default of a run
 SYSTEM_CLOCK = Clock()

@@ -1,4 +1,5 @@
-"""One exception hierarchy for the whole package. Only ``cli.py`` turns these into messages and exit codes.
+"""One exception hierarchy for the whole package. Only the CLI (``cli/``) turns these into messages and exit
+codes.
 
 Messages are one line, safe to show: they never contain an API key or a raw response body.
 """

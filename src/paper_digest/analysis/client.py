@@ -209,6 +209,9 @@ class LLMClient:
         return outcome_of(_worst(problems))
 
     def close(self) -> None:
+        """The provider's connections closed, and its progress display ended (a stage stopped halfway, by
+        Ctrl-C, leaves no bar running)."""
+        self.progress.end()
         with self._lock:
             provider, self._provider = self._provider, None
         if provider is not None:
