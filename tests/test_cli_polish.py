@@ -239,3 +239,20 @@ def test_closing_the_llm_client_ends_a_progress_display_left_open(tmp_path: Path
     client.progress.advance()
     client.close()
     assert calls == ["begin reading full text 3", "advance", "end"]
+
+
+def test_a_ratings_file_with_an_id_let_in_earlier_still_loads_and_unrate_removes_it(tmp_path: Path) -> None:
+    """Before ids were checked, ``like 9999.99999`` was recorded: that file keeps loading (no new rating of
+    such an id is accepted), and ``unrate`` takes it out."""
+    path = write_config(tmp_path, "")
+    (tmp_path / "ratings.txt").write_text("like 9999.99999 2026-06-12\nlike 2606.12575\n", encoding="utf-8")
+    code, stdout, _ = invoke("ratings", "--config", str(path))
+    assert code == 0
+    listed = [line.split()[:2] for line in stdout.splitlines()]
+    assert listed == [["like", "2606.12575"], ["like", "9999.99999"]]
+    code, _, stderr = invoke("like", "9999.99999", "--config", str(path))
+    assert code == 2 and "is not an arXiv id" in stderr
+    code, stdout, _ = invoke("unrate", "9999.99999", "--config", str(path))
+    assert code == 0 and stdout == "9999.99999: liked -> not rated\n"
+    code, stdout, _ = invoke("ratings", "--config", str(path))
+    assert [line.split()[:2] for line in stdout.splitlines()] == [["like", "2606.12575"]]
