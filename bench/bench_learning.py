@@ -5,6 +5,7 @@ Usage::
     python bench/bench_learning.py                   # every labelled profile, 10 likes + 10 dislikes
     python bench/bench_learning.py --likes 15 --dislikes 15
     python bench/bench_learning.py --max-points 10   # another strength of the learned adjustment
+    python bench/bench_learning.py --ratings-from other-days   # upper bound: every other day's ratings
 
 A temporal split over each profile's labelled days (``bench/labels/DATE.json`` for config.example.toml's
 profile, ``bench/labels/<name>/DATE.json`` for ``bench/profiles/<name>.toml``), as a researcher would rate:
@@ -17,7 +18,10 @@ profile, ``bench/labels/<name>/DATE.json`` for ``bench/profiles/<name>.toml``), 
   learned adjustment alone (``+learned``, :func:`paper_digest.scoring.learn.learn`) and as a run with these
   ratings ranks (``both``, :func:`paper_digest.scoring.learn.learn` with ``with_liked``, as the pipeline
   calls: liked queries and the model, used only when cross-validation on the ratings trusts them); NDCG@10
-  is compared;
+  is compared; ``top20*`` is the ceiling of any reordering of the profile's top :data:`SEEN` (sorted by
+  grade), and ``trust`` what the cross-validation on the ratings said (``learn.Trust``:
+  the share of (like, not liked) pairs the ranking alone / the held-out model alone / both order right, the
+  strength chosen, ``q`` when the liked queries were used): strength 0 means the model was switched off;
 - balanced accuracy of the model's like/dislike call (p > 0.5) on the later days' papers under the same rule
   (grade 3 = like, grade 0 in the top :data:`SEEN` = dislike); Scholar Inbox reports 71.3-74.7% on its own
   temporal split (GlennAng/msc_thesis, code/logreg/README.md).
@@ -39,7 +43,7 @@ from paper_digest.config import ProfileConfig
 from paper_digest.models import Paper, ScoredPaper
 from paper_digest.pipeline import Scorer
 from paper_digest.scoring import score_papers, semantic
-from paper_digest.scoring.learn import Embed, Rated, learn
+from paper_digest.scoring.learn import Embed, Learned, Rated, learn
 
 BENCH = Path(__file__).resolve().parent
 #: the top of the profile-only ranking a researcher is taken to have seen on a rating day
@@ -116,6 +120,44 @@ def ranker(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> Scorer:
 POOLED = {"tp": 0, "pos": 0, "tn": 0, "neg": 0}
 
 
+def other_days_ratings(
+    day: str,
+    days: Sequence[str],
+    data: dict[str, tuple[list[Paper], list[ScoredPaper]]],
+    labels: dict[str, dict[str, int]],
+) -> list[Rated]:
+    """``--ratings-from other-days``: every grade 3 (like) and every grade 0 in the top :data:`SEEN`
+    (dislike) of every labelled day but ``day``, with no cap: hundreds of ratings, including later days'.
+    Not a researcher's situation: how far these features and this model could go with far more ratings."""
+    rated: list[Rated] = []
+    for other in days:
+        if other == day:
+            continue
+        grades = labels[other]
+        for rank, scored in enumerate(data[other][1]):
+            grade = grades.get(scored.paper.id, 0)
+            if grade == 3 or (grade == 0 and rank < SEEN):
+                rated.append(Rated(scored.paper, grade == 3))
+    return rated
+
+
+def top_reordered(ranked: Sequence[ScoredPaper], grades: dict[str, int], depth: int = SEEN) -> list[str]:
+    """The ranking with its top ``depth`` sorted by grade: what any reordering of what the profile put on
+    top could reach (the ceiling of a learned adjustment that moves papers within the top ``depth``)."""
+    ids = [s.paper.id for s in ranked]
+    return sorted(ids[:depth], key=lambda pid: -grades.get(pid, 0)) + ids[depth:]
+
+
+def _trust(learned: Learned) -> str:
+    """The trust check of a learned day in short: AUC on the ratings of the ranking alone / of the held-out
+    model alone -> of both, the strength, and 'q' when the liked papers ranked the day as queries."""
+    trust = learned.trust
+    if trust is None:
+        return "cold"
+    queries = " q" if learned.with_liked else ""
+    return f"{trust.base:.2f}/{trust.model:.2f}>{trust.combined:.2f} s{trust.strength:.0f}{queries}"
+
+
 def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -> list[tuple[float, float]]:
     days = [d for d in corpus_days() if d in item.labels]
     plain = ranker(item.profile)
@@ -130,23 +172,40 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
         f"\n## {item.name}: {n_like} likes + {len(rated) - n_like} dislikes from {', '.join(used)}; "
         f"ranking the {len(days) - len(used)} later days"
     )
-    names = ("profile", "+liked", "+learned", "both", "delta", "bal.acc")
-    print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names))
+    per_day = []
+    for day in used:
+        on_day = {s.paper.id for s in data[day][1]}
+        likes = sum(r.liked for r in rated if r.paper.id in on_day)
+        dislikes = sum(not r.liked for r in rated if r.paper.id in on_day)
+        per_day.append(f"{day} {likes}+{dislikes}")
+    print("ratings per day (likes+dislikes): " + ", ".join(per_day))
+    if args.ratings_from == "other-days":
+        print("ratings: every other labelled day's, uncapped (an upper bound, not a researcher's situation)")
+    names = ("profile", "+liked", "+learned", "both", "delta", "top20*", "bal.acc")
+    print(f"{'day':<12}" + "".join(f"{n:>10}" for n in names) + "  trust (AUC base/model>both, strength)")
     rows: list[tuple[float, float]] = []
-    parts: list[tuple[float, float]] = []
+    parts: list[tuple[float, float, float]] = []
     hits = {"tp": 0, "pos": 0, "tn": 0, "neg": 0}
     for day in days[len(used) :]:
         papers, ranked = data[day]
         grades = item.labels[day]
-        liked_ranked = with_liked(papers)
+        day_rated = rated
+        day_liked = with_liked
+        if args.ratings_from == "other-days":
+            day_rated = other_days_ratings(day, days, data, item.labels)
+            day_liked = ranker(item.profile, [r.paper for r in day_rated if r.liked])
+        liked_ranked = day_liked(papers)
         options = {"min_ratings": args.min_ratings, "max_points": args.max_points}
-        alone = learn(ranked, rated, item.profile, embed, rescore=plain, **options)
-        learned = learn(ranked, rated, item.profile, embed, rescore=plain, with_liked=with_liked, **options)
+        alone = learn(ranked, day_rated, item.profile, embed, rescore=plain, **options)
+        learned = learn(
+            ranked, day_rated, item.profile, embed, rescore=plain, with_liked=day_liked, **options
+        )
         before = ndcg_at_k([s.paper.id for s in ranked], grades)
         after = ndcg_at_k([s.paper.id for s in learned.ranked], grades)
         part = (
             ndcg_at_k([s.paper.id for s in liked_ranked], grades),
             ndcg_at_k([s.paper.id for s in alone.ranked], grades),
+            ndcg_at_k(top_reordered(ranked, grades), grades),
         )
         parts.append(part)
         day_hits = {"tp": 0, "pos": 0, "tn": 0, "neg": 0}
@@ -167,17 +226,18 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
         rows.append((before, after))
         print(
             f"{day:<12}{before:>10.3f}{part[0]:>10.3f}{part[1]:>10.3f}{after:>10.3f}{after - before:>+10.3f}"
-            f"{_fmt(acc):>10}"
+            f"{part[2]:>10.3f}{_fmt(acc):>10}  {_trust(learned)}"
         )
     if rows:
         n = len(rows)
         mean_b, mean_a = sum(b for b, _ in rows) / n, sum(a for _, a in rows) / n
         mean_l, mean_m = sum(p[0] for p in parts) / n, sum(p[1] for p in parts) / n
+        mean_top = sum(p[2] for p in parts) / n
         worst = min(a - b for b, a in rows)
         means = (mean_b, mean_l, mean_m, mean_a)
         print(
             f"{'mean':<12}" + "".join(f"{m:>10.3f}" for m in means) + f"{mean_a - mean_b:>+10.3f}"
-            f"{_fmt(_balanced(hits)):>10}"
+            f"{mean_top:>10.3f}{_fmt(_balanced(hits)):>10}"
         )
         print(f"{'worst day':<12}{'':>40}{worst:>+10.3f}")
     return rows
@@ -201,6 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dislikes", type=int, default=10, help="at most this many dislikes")
     parser.add_argument("--max-points", type=float, default=20.0, help="learning.max_points")
     parser.add_argument("--min-ratings", type=int, default=10, help="learning.min_ratings")
+    parser.add_argument(
+        "--ratings-from",
+        choices=("first-days", "other-days"),
+        default="first-days",
+        help="first-days: the temporal split (the benchmark); other-days: an upper bound, every other "
+        "labelled day's ratings, uncapped",
+    )
     parser.add_argument("--bench-dir", type=Path, default=BENCH, help="folder with labels/ and profiles/")
     args = parser.parse_args(argv)
     model = semantic.StaticModel.load()

@@ -138,9 +138,11 @@ def test_no_trust_when_the_profile_already_orders_the_ratings() -> None:
     labels = np.array([1.0] * 10 + [0.0] * 30)
     weight = np.where(labels == 1, 0.1, 1 / 30)
     perfect = np.where(labels == 1, 90.0, 10.0)  # the profile alone separates likes from the rest
-    assert choose_strength(rows, labels, weight, perfect, 20.0) == 0.0
+    kept = choose_strength(rows, labels, weight, perfect, 20.0)
+    assert kept.strength == 0.0 and kept.base == 1.0 == kept.combined
     rows[:, 0] = labels * 3  # a feature that knows, a profile that does not
-    assert choose_strength(rows, labels, weight, np.full(40, 50.0), 20.0) > 0
+    trusted = choose_strength(rows, labels, weight, np.full(40, 50.0), 20.0)
+    assert trusted.strength > 0 and trusted.base == 0.5 and trusted.model > 0.9 and trusted.combined > 0.9
 
 
 def test_least_sure_asks_about_the_papers_nearest_half() -> None:
@@ -266,10 +268,11 @@ def test_liked_queries_count_only_when_the_ratings_are_trusted() -> None:
     trusted = learn(
         ranked, ratings_for_a(), PROFILE, embed, min_ratings=10, max_points=20, with_liked=with_liked
     )
-    assert trusted.strength > 0
+    assert trusted.strength > 0 and trusted.with_liked
     assert all(any(r.detail == "liked query" for r in s.reasons) for s in trusted.ranked)
     # ratings the profile already orders perfectly: neither the model nor the liked queries are used
     top, bottom = ranked[:6], ranked[-6:]
     agreeing = [Rated(s.paper, True) for s in top] + [Rated(s.paper, False) for s in bottom]
     kept = learn(ranked, agreeing, PROFILE, embed, min_ratings=10, max_points=20, with_liked=with_liked)
-    assert kept.strength == 0 and kept.ranked == ranked
+    assert kept.strength == 0 and kept.ranked == ranked and not kept.with_liked
+    assert kept.trust is not None and kept.trust.base == 1.0

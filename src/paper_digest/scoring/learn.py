@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -177,6 +177,10 @@ class Learned:
     active: bool
     #: the points a sure like adds (a sure dislike takes), chosen by :func:`choose_strength`
     strength: float = 0.0
+    #: what cross-validation on the ratings said (None in cold start)
+    trust: Trust | None = None
+    #: the liked papers also ranked the day as extra queries of the semantic stage
+    with_liked: bool = False
 
 
 def cold(ranked: Sequence[ScoredPaper], rated: Sequence[Rated], min_ratings: int) -> bool:
@@ -199,17 +203,18 @@ def learn(
     ``rated`` carries the text of every rated paper; those not among the day's candidates are scored by
     ``rescore`` (the day's own scorer; the lexical scorer when not given), so that their score feature means
     what the candidates' does. ``with_liked`` is the day's scorer with the liked papers as extra queries of
-    the semantic stage (each liked paper its own query): when given, the day is ranked again with it and the
-    model is fitted on that ranking. The ratings move the ranking only as far as they are trusted: when
-    cross-validation on them does not show the model beating that ranking, the liked queries are dropped too
-    and the model is fitted on the day's own ranking (which may leave it unchanged)."""
+    the semantic stage (each liked paper one more query): when given, the day is ranked again with it and
+    the model is fitted on that ranking. The ratings move the ranking only as far as they are trusted: when
+    cross-validation on them does not show the model beating that ranking (:func:`choose_strength`), the
+    liked queries are dropped too and the model is fitted on the day's own ranking (which may leave it
+    unchanged)."""
     if cold(ranked, rated, min_ratings) or not ranked:
         return Learned(ranked=list(ranked), probability={}, active=False)
     if with_liked is not None:
         again = with_liked([s.paper for s in ranked])
         first = _adjust(again, rated, profile, embed, max_points=max_points, rescore=with_liked)
         if first.strength > 0:
-            return first
+            return replace(first, with_liked=True)
     return _adjust(ranked, rated, profile, embed, max_points=max_points, rescore=rescore)
 
 
@@ -254,9 +259,10 @@ def _adjust(
     train_rows = np.hstack([train.rows, neighbours(train_nearest, liked_mask)])
     today_rows = np.hstack([today.rows, neighbours(nearest, liked_mask)])
     model = fit(train_rows, labels, weight, population=today_rows)
-    strength = choose_strength(
+    trust = choose_strength(
         train_rows, labels, weight, np.array(train_scores), max_points, population=today_rows
     )
+    strength = trust.strength
     probability = model.probability(today_rows)
     adjusted: list[ScoredPaper] = []
     for i, scored in enumerate(ranked):
@@ -278,6 +284,7 @@ def _adjust(
         probability={s.paper.id: float(probability[i]) for i, s in enumerate(ranked)},
         active=True,
         strength=strength,
+        trust=trust,
     )
 
 
@@ -297,6 +304,21 @@ def fold_of(index: int, folds: int) -> int:
     return index % folds
 
 
+@dataclass(frozen=True)
+class Trust:
+    """What cross-validation on the ratings says: shares of (liked, not liked) pairs ordered right (AUC)."""
+
+    #: by the ranking alone (the profile's score)
+    base: float
+    #: by the held-out model alone (each rating's probability from a model fitted without it)
+    model: float
+    #: by the ranking plus the held-out model's points at the best strength tried (``base`` when none helps;
+    #: kept when the gain is too small to trust)
+    combined: float
+    #: the points a sure like adds; 0 when the model is not trusted
+    strength: float
+
+
 def choose_strength(
     rows: Matrix,
     labels: Matrix,
@@ -304,7 +326,7 @@ def choose_strength(
     scores: Matrix,
     max_points: float,
     population: Matrix | None = None,
-) -> float:
+) -> Trust:
     """How far to trust the model, from the ratings alone: each training paper's probability comes from a
     model fitted without its fold (leave-one-out up to :data:`LEAVE_ONE_OUT_UP_TO` papers, else
     :data:`FOLDS`-fold cross-validation), and the strength among
@@ -314,24 +336,25 @@ def choose_strength(
     n = len(labels)
     folds = n if n <= LEAVE_ONE_OUT_UP_TO else FOLDS
     held_out = np.zeros(n)
+    base = _pairwise_accuracy(scores, labels, weight)
     for fold in range(folds):
         test = np.array([fold_of(i, folds) == fold for i in range(n)])
         train = ~test
         if not test.any() or len(set(labels[train].tolist())) < 2:
-            return 0.0
+            return Trust(base=base, model=0.5, combined=base, strength=0.0)
         w = weight[train]
         y = labels[train]
         w = np.where(y == 1, w / w[y == 1].sum(), w / w[y == 0].sum())
         held_out[test] = fit(rows[train], y, w, population=population).probability(rows[test])
-    base = _pairwise_accuracy(scores, labels, weight)
     best, best_value = 0.0, base
     for share in STRENGTHS:
         value = _pairwise_accuracy(scores + share * max_points * (2.0 * held_out - 1.0), labels, weight)
         if value > best_value + 1e-12:
             best, best_value = share * max_points, value
     if (best_value - base) < MIN_ERROR_CUT * (1.0 - base):
-        return 0.0
-    return best
+        best = 0.0
+    model = _pairwise_accuracy(held_out, labels, weight)
+    return Trust(base=base, model=model, combined=best_value, strength=best)
 
 
 def _resemblance(points: float, cosines: Matrix, rated: Sequence[Rated], p: float) -> ScoreReason:
