@@ -13,13 +13,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import certifi
 import pytest
 from clocks import FakeClock
 from fake_gemini import FakeGemini
 from gemini_fixtures import DAY1, KEY, WallClock
-from world import DAY, World
+
+if TYPE_CHECKING:  # world imports the whole package: the xdist controller, which runs no test, need not
+    from world import World
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -111,6 +114,8 @@ def server(clock: FakeClock) -> Iterator[FakeGemini]:
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Everything a run needs on 127.0.0.1, serving the corpus day :data:`world.DAY`. A module that needs
     more overrides it (``def world(world: World) -> World``)."""
+    from world import DAY, World
+
     with World(tmp_path, monkeypatch=monkeypatch) as w:
         w.serve_day(DAY)
         yield w
