@@ -78,6 +78,18 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes seconds (another process, a benchmark); such tests are started first"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first (in their order), then the rest as collected: with ``-n 2`` a test of several
+    seconds that comes last keeps one worker busy while the other has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
