@@ -15,7 +15,7 @@ profile, ``bench/labels/<name>/DATE.json`` for ``bench/profiles/<name>.toml``), 
 - every later day is ranked as a run ranks it by default (lexical scorer + offline semantic stage) without
   ratings (``profile``), with the liked papers as extra queries of the semantic stage (``+liked``), with the
   learned adjustment alone (``+learned``, :func:`paper_digest.scoring.learn.learn`) and as a run with these
-  ratings ranks (``both``, :func:`paper_digest.scoring.learn.learn_with_queries`, the function the pipeline
+  ratings ranks (``both``, :func:`paper_digest.scoring.learn.learn` with ``with_liked``, as the pipeline
   calls: liked queries and the model, used only when cross-validation on the ratings trusts them); NDCG@10
   is compared;
 - balanced accuracy of the model's like/dislike call (p > 0.5) on the later days' papers under the same rule
@@ -39,7 +39,7 @@ from paper_digest.config import ProfileConfig
 from paper_digest.models import Paper, ScoredPaper
 from paper_digest.pipeline import Scorer
 from paper_digest.scoring import score_papers, semantic
-from paper_digest.scoring.learn import Embed, Rated, learn, learn_with_queries
+from paper_digest.scoring.learn import Embed, Rated, learn
 
 BENCH = Path(__file__).resolve().parent
 #: the top of the profile-only ranking a researcher is taken to have seen on a rating day
@@ -141,9 +141,7 @@ def run_profile(item: LabelledProfile, embed: Embed, args: argparse.Namespace) -
         liked_ranked = with_liked(papers)
         options = {"min_ratings": args.min_ratings, "max_points": args.max_points}
         alone = learn(ranked, rated, item.profile, embed, rescore=plain, **options)
-        learned = learn_with_queries(
-            ranked, rated, item.profile, embed, rescore=plain, with_liked=with_liked, **options
-        )
+        learned = learn(ranked, rated, item.profile, embed, rescore=plain, with_liked=with_liked, **options)
         before = ndcg_at_k([s.paper.id for s in ranked], grades)
         after = ndcg_at_k([s.paper.id for s in learned.ranked], grades)
         part = (

@@ -13,13 +13,16 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import certifi
 import pytest
 from clocks import FakeClock
 from fake_gemini import FakeGemini
 from gemini_fixtures import DAY1, KEY, WallClock
-from world import DAY, World
+
+if TYPE_CHECKING:  # world imports the whole package: the xdist controller, which runs no test, need not
+    from world import World
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -75,6 +78,18 @@ def fixtures_dir() -> Path:
     return FIXTURES
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: takes seconds (another process, a benchmark); such tests are started first"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The ``slow`` tests first (in their order), then the rest as collected: with ``-n 2`` a test of several
+    seconds that comes last keeps one worker busy while the other has finished."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",
@@ -111,6 +126,8 @@ def server(clock: FakeClock) -> Iterator[FakeGemini]:
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     """Everything a run needs on 127.0.0.1, serving the corpus day :data:`world.DAY`. A module that needs
     more overrides it (``def world(world: World) -> World``)."""
+    from world import DAY, World
+
     with World(tmp_path, monkeypatch=monkeypatch) as w:
         w.serve_day(DAY)
         yield w

@@ -239,3 +239,75 @@ def test_closing_the_llm_client_ends_a_progress_display_left_open(tmp_path: Path
     client.progress.advance()
     client.close()
     assert calls == ["begin reading full text 3", "advance", "end"]
+
+
+def test_a_ratings_file_with_an_id_let_in_earlier_still_loads_and_unrate_removes_it(tmp_path: Path) -> None:
+    """Before ids were checked, ``like 9999.99999`` was recorded: that file keeps loading (no new rating of
+    such an id is accepted), and ``unrate`` takes it out."""
+    path = write_config(tmp_path, "")
+    (tmp_path / "ratings.txt").write_text("like 9999.99999 2026-06-12\nlike 2606.12575\n", encoding="utf-8")
+    code, stdout, _ = invoke("ratings", "--config", str(path))
+    assert code == 0
+    listed = [line.split()[:2] for line in stdout.splitlines()]
+    assert listed == [["like", "2606.12575"], ["like", "9999.99999"]]
+    code, _, stderr = invoke("like", "9999.99999", "--config", str(path))
+    assert code == 2 and "is not an arXiv id" in stderr
+    code, stdout, _ = invoke("unrate", "9999.99999", "--config", str(path))
+    assert code == 0 and stdout == "9999.99999: liked -> not rated\n"
+    code, stdout, _ = invoke("ratings", "--config", str(path))
+    assert [line.split()[:2] for line in stdout.splitlines()] == [["like", "2606.12575"]]
+
+
+def test_after_ctrl_c_a_question_waiting_for_its_slot_sends_nothing(tmp_path: Path) -> None:
+    """Ctrl-C during the deep dives: a worker already waiting for a request slot gives up when it gets it,
+    so no request is spent after the user asked the run to stop."""
+    import datetime as dt
+
+    from clocks import FakeClock
+
+    from paper_digest.analysis import Kind, LLMClient, Pending, Purpose, Request
+    from paper_digest.analysis.provider import Finish, Question, Reply, Send
+    from paper_digest.config import LLMConfig
+
+    sent: list[str] = []
+
+    class CountingProvider:
+        def __init__(self, cfg: LLMConfig, key: str) -> None:
+            pass
+
+        def prepare(self, question: Question) -> Send:
+            def send() -> Reply:
+                sent.append(question.model)
+                return Reply('{"ok": true}', Finish.STOP)
+
+            return send
+
+        def list_models(self) -> list[str]:
+            return []
+
+        def close(self) -> None:
+            pass
+
+    clock = FakeClock()
+    client: LLMClient
+
+    def sleep(seconds: float) -> None:
+        client.stop_asking()  # Ctrl-C arrives while this question waits for the next slot
+        clock.sleep(seconds)
+
+    client = LLMClient(
+        LLMConfig(requests_per_window=1),
+        api_key="k",
+        state_dir=tmp_path,
+        provider_factory=CountingProvider,
+        clock=clock,
+        sleep=sleep,
+        now=lambda: dt.datetime(2026, 6, 12, 12, 0, tzinfo=dt.UTC),
+    )
+    request = Request(Purpose.DEEP_DIVE, "system", "prompt", None, read=lambda text: text)
+    assert client.ask(request).value == '{"ok": true}'  # type: ignore[union-attr]
+    waited = client.ask(request)  # the minute's one slot is taken: it waits, and Ctrl-C comes meanwhile
+    assert isinstance(waited, Pending) and waited.problem.kind is Kind.OFFLINE
+    assert len(sent) == 1 and clock.sleeps  # it did wait, and sent nothing after
+    later = client.ask(request)
+    assert isinstance(later, Pending) and len(sent) == 1

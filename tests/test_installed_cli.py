@@ -65,6 +65,7 @@ def test_default_config_path_missing_is_exit_2(
     ]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SCRIPT.exists(), reason="the console script is not installed next to python")
 def test_full_run_in_a_real_process(world: World) -> None:
     result = run("run", "--date", "2026-06-12", "--config", str(world.config_path))

@@ -254,9 +254,8 @@ def test_learner_reads_the_ratings_file_and_asks(tmp_path: Path) -> None:
 
 
 def test_liked_queries_count_only_when_the_ratings_are_trusted() -> None:
-    """learn_with_queries ranks with the liked papers as extra queries only when the model is trusted."""
+    """learn ranks with the liked papers as extra queries only when the model is trusted."""
     from paper_digest.models import ScoreReason
-    from paper_digest.scoring.learn import learn_with_queries
 
     def with_liked(papers: Sequence[Paper]) -> list[ScoredPaper]:
         marked = ScoreReason(kind="semantic", detail="liked query", points=0.0)
@@ -264,7 +263,7 @@ def test_liked_queries_count_only_when_the_ratings_are_trusted() -> None:
         return [s.model_copy(update={"reasons": [*s.reasons, marked]}) for s in ranked]
 
     ranked = score_papers(day_papers(), PROFILE)
-    trusted = learn_with_queries(
+    trusted = learn(
         ranked, ratings_for_a(), PROFILE, embed, min_ratings=10, max_points=20, with_liked=with_liked
     )
     assert trusted.strength > 0
@@ -272,7 +271,5 @@ def test_liked_queries_count_only_when_the_ratings_are_trusted() -> None:
     # ratings the profile already orders perfectly: neither the model nor the liked queries are used
     top, bottom = ranked[:6], ranked[-6:]
     agreeing = [Rated(s.paper, True) for s in top] + [Rated(s.paper, False) for s in bottom]
-    kept = learn_with_queries(
-        ranked, agreeing, PROFILE, embed, min_ratings=10, max_points=20, with_liked=with_liked
-    )
+    kept = learn(ranked, agreeing, PROFILE, embed, min_ratings=10, max_points=20, with_liked=with_liked)
     assert kept.strength == 0 and kept.ranked == ranked

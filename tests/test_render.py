@@ -97,6 +97,26 @@ def test_list_floor_and_one_line_column() -> None:
     assert "' in " not in listed and "in abstract" not in listed  # no score internals
 
 
+def test_the_learned_reason_stays_out_of_the_one_line_column() -> None:
+    """看点 says what a paper is about (issue 15); the ratings' resemblance and its points are score
+    arithmetic: in the paper's details (🧭) and the sidecar, never in the table's 看点 cell."""
+    from paper_digest.models import ScoreReason
+
+    digest = rich_digest()
+    papers = list(digest.papers)
+    row = next(i for i, p in enumerate(papers) if not p.deep_dive and p.score == 12)
+    detail = "与你赞过的 2606.12575 相近（相似度 0.80，喜欢的把握 90%）"
+    liked = ScoreReason(kind="liked", detail=detail, points=6.5)
+    papers[row] = papers[row].model_copy(update={"score_reasons": [*papers[row].score_reasons, liked]})
+    changed = digest.model_copy(update={"papers": papers})
+    text = render_digest(changed)
+    assert "| 12 | 涉及：图像复原、扩散模型 |" in text
+    table = text.split('## <a id="other-papers"></a>', 1)[1]
+    assert "相近" not in table and "+6.5 分" not in table
+    assert "🧭 与你赞过的 2606.12575 相近 +8.2 分" in text  # the featured paper's details keep theirs
+    assert detail in json.loads(render_sidecar(changed))["papers"][row]["score_reasons"][-1]["detail"]
+
+
 def test_one_line_cuts_english_at_a_word() -> None:
     from paper_digest.markup import clip_words
 

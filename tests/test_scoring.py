@@ -370,6 +370,7 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
     assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2
 
 
+@pytest.mark.slow
 def test_the_llm_stage_benchmark_measures_the_rerank_and_pays_each_request_once(
     server: FakeGemini, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -80,6 +81,7 @@ def test_feed_links_derived_from_the_repository() -> None:
     assert job["env"]["PAPER_DIGEST_FEED_URL"] == "${{ vars.PAPER_DIGEST_FEED_URL }}"
 
 
+@pytest.mark.slow
 def test_manual_run_records_likes_and_dislikes_and_commits_the_ratings_file(tmp_path: Path) -> None:
     triggers = load()[True]
     for name in ("like", "dislike"):

@@ -45,7 +45,7 @@ def featured_history(digests: Sequence[Digest], day: dt.date, days: int) -> dict
         if not start <= digest.date < day:
             continue
         for paper in digest.papers:
-            if paper.deep_dive and paper.analysis_status is AnalysisStatus.DONE:
+            if paper.finished:
                 seen[paper.id] = FeaturedBefore(paper.version, digest.date)
     return seen
 
@@ -58,7 +58,7 @@ def finished_dives(digest: Digest | None) -> set[str]:
     """The papers a digest shows with a finished deep dive."""
     if digest is None:
         return set()
-    return {p.id for p in digest.papers if p.deep_dive and p.analysis_status is AnalysisStatus.DONE}
+    return {p.id for p in digest.papers if p.finished}
 
 
 def select_deep_dives(
@@ -226,9 +226,7 @@ def carry_over(new: Digest, old: Digest, *, llm_notice: Notice | None = None) ->
 
     A rerun cut short by the quota, or made without a key, must not lose analyses that already exist.
     """
-    done_before = {
-        p.id: p for p in old.papers if p.analysis_status is AnalysisStatus.DONE and p.analysis is not None
-    }
+    done_before = {p.id: p for p in old.papers if p.finished}
     if not done_before:
         return new
     papers = []

@@ -19,7 +19,7 @@ from .config import LearningConfig, ProfileConfig
 from .errors import PaperDigestError
 from .models import Digest, Paper, ScoredPaper, split_arxiv_id
 from .ratings import Rating, load_ratings
-from .scoring.learn import Embed, Rated, learn_with_queries, least_sure
+from .scoring.learn import Embed, Rated, learn, least_sure
 from .store import atomic_write_text, read_json
 
 logger = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ class Learner:
             extra = [Rating(pid, "like") for pid in self._profile_liked() if pid not in rated_ids]
             known = rated_papers(extra, candidates, digests, self._cache, self._fetch)
             with_liked = self._with_liked([p.paper for p in known] + [r.paper for r in rated if r.liked])
-        learned = learn_with_queries(
+        learned = learn(
             ranked,
             rated,
             self._profile,

@@ -96,6 +96,7 @@ class PaperView:
     #: the copyable like / dislike commands (trusted Markdown built from a validated id), or None
     rate_line: SafeMd | None = None
     #: what the ratings changed: "与你赞过的 2606.12575 相近 +8.2 分", or None
+    #: shown beside the score in the paper's details (🧭), never in the 看点 column (issue 15)
     learned: str | None = None
 
 
@@ -215,7 +216,7 @@ def _paper_view(paper: DigestPaper, anchor: str) -> PaperView:
         links=_links(paper),
         abs_url=safe_url(paper.links.get("abs")),
         featured=paper.deep_dive,
-        one_line=summary or "；".join(part for part in (reason, learned) if part),
+        one_line=summary or reason,
         reason=reason,
         analysis=analysis,
         status=status.value,

@@ -18,6 +18,7 @@ I/O here. Errors name the file and the line.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -54,11 +55,20 @@ class Rating:
         return self.verdict == "like"
 
 
-def normalise_id(raw: str) -> str:
-    """An arXiv id without its version; raises :class:`RatingsError` for anything else."""
+#: what ``like`` recorded before ids were checked against the arXiv scheme (any ``NNNN.NNNN(N)``, e.g. the
+#: impossible ``9999.99999``): a file holding one still loads, and ``unrate`` takes it out
+_LEGACY_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+
+
+def normalise_id(raw: str, *, legacy: bool = False) -> str:
+    """An arXiv id without its version; raises :class:`RatingsError` for anything else. ``legacy``: also an
+    id an earlier version let in (reading the file, ``unrate``), never for a new rating."""
     split = split_arxiv_id(raw)
     if split is None:
         shown = raw.strip()[:40]
+        base = shown.split("v", 1)[0]
+        if legacy and _LEGACY_ID.match(base):
+            return base
         raise RatingsError(f"{shown!r} is not an arXiv id (expected e.g. 2606.12575 or 2606.12575v2)")
     return split[0]
 
@@ -76,7 +86,7 @@ def parse_ratings(text: str, *, origin: str = "ratings") -> list[Rating]:
         if verdict not in VERDICTS or len(words) not in (2, 3):
             raise RatingsError(f"{where}: expected 'like ID [YYYY-MM-DD]' or 'dislike ID [YYYY-MM-DD]'")
         try:
-            paper_id = normalise_id(words[1])
+            paper_id = normalise_id(words[1], legacy=True)
         except RatingsError as exc:
             raise RatingsError(f"{where}: {exc}") from None
         day = None
@@ -144,7 +154,7 @@ def rate(
 
 def unrate(ratings: Sequence[Rating], ids: Sequence[str]) -> tuple[list[Rating], list[Change]]:
     """The ratings without ``ids`` (an id that was not rated is reported as unchanged)."""
-    wanted = list(dict.fromkeys(normalise_id(raw) for raw in ids))
+    wanted = list(dict.fromkeys(normalise_id(raw, legacy=True) for raw in ids))
     by_id = {r.id: r for r in ratings}
     changes = [Change(pid, by_id.pop(pid).verdict if pid in by_id else None, None) for pid in wanted]
     return sorted(by_id.values(), key=lambda r: r.id), changes

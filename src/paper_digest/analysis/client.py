@@ -208,6 +208,11 @@ class LLMClient:
                 return outcome_of(result)
         return outcome_of(_worst(problems))
 
+    def stop_asking(self) -> None:
+        """Ctrl-C: no further request in this run, as with ``run --offline`` (cached answers still serve). A
+        question already waiting for a request slot gives up when it gets the slot instead of sending."""
+        self._offline = True
+
     def close(self) -> None:
         """The provider's connections closed, and its progress display ended (a stage stopped halfway, by
         Ctrl-C, leaves no bar running)."""
@@ -315,6 +320,8 @@ class LLMClient:
             raise CallError(Kind.QUOTA_DAY) from None
         if self._stopped is not None:
             raise CallError(self._stopped.kind)
+        if self._offline:  # stopped while this question waited for its slot (Ctrl-C)
+            raise CallError(Kind.OFFLINE)
         with self._lock:
             self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1
         try:

@@ -166,6 +166,7 @@ def _ask_all(
                     for paper_id, future in futures.items():
                         results[paper_id] = future.result()
                 except BaseException:  # Ctrl-C: the questions not yet asked are not asked
+                    client.stop_asking()
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
     finally:

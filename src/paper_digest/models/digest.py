@@ -173,6 +173,12 @@ class DigestPaper(BaseModel):
     #: numbers in the deep dive that the text the model was given does not contain (marked ⚠️)
     unverified_numbers: list[str] = Field(default_factory=list)
 
+    @property
+    def finished(self) -> bool:
+        """Picked for a deep dive, and the deep dive is done and there: what "a finished deep dive" means for
+        the count, the carry-over and the recent-history rule."""
+        return self.deep_dive and self.analysis_status is AnalysisStatus.DONE and self.analysis is not None
+
 
 class LLMRun(BaseModel):
     """What one run that made LLM requests spent (the sidecar's run log)."""
@@ -227,9 +233,7 @@ class Digest(BaseModel):
     @property
     def deep_dives_done(self) -> int:
         """The finished deep dives: picked papers whose deep dive is done and there."""
-        return sum(
-            1 for p in self.papers if p.deep_dive and p.analysis_status is AnalysisStatus.DONE and p.analysis
-        )
+        return sum(1 for p in self.papers if p.finished)
 
     @property
     def featured(self) -> list[DigestPaper]:

@@ -46,6 +46,8 @@ from .score import concept_strengths, score_papers
 Matrix = npt.NDArray[np.float64]
 #: texts -> unit vectors (n, dim); the semantic stage's model
 Embed = Callable[[Sequence[str]], npt.NDArray[np.float32]]
+#: papers -> their scores as the day ranks them (the day's scorer)
+Rescore = Callable[[Sequence[Paper]], list[ScoredPaper]]
 
 #: with fewer dislikes than this, unrated candidates of the day stand in as negatives (each weighing as one
 #: rating); with enough, the model learns likes against dislikes only (UNRATED_WEIGHT): the profile already
@@ -189,14 +191,38 @@ def learn(
     *,
     min_ratings: int,
     max_points: float,
-    rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
+    rescore: Rescore | None = None,
+    with_liked: Rescore | None = None,
 ) -> Learned:
-    """The day's ranking adjusted by what the ratings teach (see the module doc). ``rated`` carries the text
-    of every rated paper; those not among the day's candidates are scored by ``rescore`` (the day's own
-    scorer; the lexical scorer when not given), so that their score feature means what the candidates'
-    does."""
+    """The day's ranking adjusted by what the ratings teach (see the module doc); what a run does.
+
+    ``rated`` carries the text of every rated paper; those not among the day's candidates are scored by
+    ``rescore`` (the day's own scorer; the lexical scorer when not given), so that their score feature means
+    what the candidates' does. ``with_liked`` is the day's scorer with the liked papers as extra queries of
+    the semantic stage (each liked paper its own query): when given, the day is ranked again with it and the
+    model is fitted on that ranking. The ratings move the ranking only as far as they are trusted: when
+    cross-validation on them does not show the model beating that ranking, the liked queries are dropped too
+    and the model is fitted on the day's own ranking (which may leave it unchanged)."""
     if cold(ranked, rated, min_ratings) or not ranked:
         return Learned(ranked=list(ranked), probability={}, active=False)
+    if with_liked is not None:
+        again = with_liked([s.paper for s in ranked])
+        first = _adjust(again, rated, profile, embed, max_points=max_points, rescore=with_liked)
+        if first.strength > 0:
+            return first
+    return _adjust(ranked, rated, profile, embed, max_points=max_points, rescore=rescore)
+
+
+def _adjust(
+    ranked: Sequence[ScoredPaper],
+    rated: Sequence[Rated],
+    profile: ProfileConfig,
+    embed: Embed,
+    *,
+    max_points: float,
+    rescore: Rescore | None,
+) -> Learned:
+    """The model fitted on the ratings against ``ranked`` and applied to it (not in cold start)."""
     rated = sorted(rated, key=lambda r: r.paper.id)  # the folds of choose_strength follow this order
     rated_ids = {r.paper.id for r in rated}
     known = {s.paper.id: s.score for s in ranked}
@@ -252,34 +278,6 @@ def learn(
         probability={s.paper.id: float(probability[i]) for i, s in enumerate(ranked)},
         active=True,
         strength=strength,
-    )
-
-
-def learn_with_queries(
-    ranked: Sequence[ScoredPaper],
-    rated: Sequence[Rated],
-    profile: ProfileConfig,
-    embed: Embed,
-    *,
-    min_ratings: int,
-    max_points: float,
-    rescore: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
-    with_liked: Callable[[Sequence[Paper]], list[ScoredPaper]] | None = None,
-) -> Learned:
-    """What a run does with the ratings: the day ranked again with the liked papers as extra queries of the
-    semantic stage (``with_liked``: the day's scorer, each liked paper its own query), then :func:`learn` on
-    that ranking. The ratings move the ranking only as far as they are trusted: when cross-validation on them
-    does not show the model beating that ranking, the liked queries are dropped too and :func:`learn` runs
-    on the day's own ranking (which may leave it unchanged)."""
-    if with_liked is not None and ranked and not cold(ranked, rated, min_ratings):
-        again = with_liked([s.paper for s in ranked])
-        first = learn(
-            again, rated, profile, embed, min_ratings=min_ratings, max_points=max_points, rescore=with_liked
-        )
-        if first.strength > 0:
-            return first
-    return learn(
-        ranked, rated, profile, embed, min_ratings=min_ratings, max_points=max_points, rescore=rescore
     )
 
 
