@@ -38,6 +38,17 @@ def _links(
     return links
 
 
+#: the smallest complete deep dive, for tests that need one and do not read it
+DIVE = DeepDive(
+    title_zh="标题",
+    one_sentence="一句话",
+    innovations=["a"],
+    technical_details=["b"],
+    inspiration=["c"],
+    limitations=["d"],
+)
+
+
 def _dive(title_zh: str, topic: str) -> DeepDive:
     return DeepDive(
         title_zh=title_zh,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from clocks import FakeClock
+from render_samples import DIVE
 
 from paper_digest.analysis import prompt as prompt_mod
 from paper_digest.analysis.cache import AnalysisCache, cache_key
@@ -30,7 +31,7 @@ from paper_digest.analysis.quota import (
     quota_day,
 )
 from paper_digest.config import ProfileConfig
-from paper_digest.models import DeepDive, Paper
+from paper_digest.models import Paper
 
 PAYLOADS = Path(__file__).parent / "fixtures" / "payloads"
 
@@ -266,15 +267,6 @@ def test_fingerprint_follows_only_what_enters_the_prompt() -> None:
 
 
 # -- cache --------
-
-DIVE = DeepDive(
-    title_zh="标题",
-    one_sentence="一句话",
-    innovations=["a"],
-    technical_details=["b"],
-    inspiration=["c"],
-    limitations=["d"],
-)
 
 
 def test_cache_key_changes_with_everything_that_determines_the_answer() -> None:

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from render_samples import DIVE
+
 from paper_digest import assemble
 from paper_digest.models import (
     Analysis,
     AnalysisStatus,
-    DeepDive,
     Digest,
     LLMLedger,
     Notice,
@@ -20,14 +21,6 @@ from paper_digest.models import (
 from paper_digest.notices import sentence
 
 DAY = dt.date(2026, 6, 12)
-DIVE = DeepDive(
-    title_zh="标题",
-    one_sentence="一句话",
-    innovations=["a"],
-    technical_details=["b"],
-    inspiration=["c"],
-    limitations=["d"],
-)
 
 
 def said(digest: Digest) -> list[str]:
