@@ -14,8 +14,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # A session writes ~3,000 files through store.atomic_write_bytes, each fsync'd: ~3 ms apiece on a disk, ~6 s
 # of the session's wall. On Linux the tests' temporary folders (tmp_path) go to the RAM-backed /dev/shm,
 # where fsync returns at once. A TMPDIR of your own wins. Set before pytest picks its base folder, in the
-# controller too (xdist hands its workers folders under the controller's).
-if "TMPDIR" not in os.environ and os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
+# controller too (xdist hands its workers folders under the controller's). Only where /dev/shm has room: a
+# container's default is 64 MB, and a session (pytest keeps the last three) writes ~80 MB.
+if (
+    "TMPDIR" not in os.environ
+    and os.path.isdir("/dev/shm")
+    and os.access("/dev/shm", os.W_OK | os.X_OK)
+    and (shm := os.statvfs("/dev/shm")).f_bavail * shm.f_frsize >= 1 << 30
+):
     os.environ["TMPDIR"] = "/dev/shm"
     tempfile.tempdir = "/dev/shm"
 
