@@ -60,10 +60,10 @@ from bench_semantic_variants import (
     _first_pass_order,
     evaluate,
     held_out_days,
-    row,
     shipped,
     soft_ceiling,
     stage_similarity,
+    table,
 )
 
 from paper_digest.config import ProfileConfig
@@ -429,18 +429,6 @@ VARIANTS: dict[str, tuple[Any, dict[str, list[Any]]]] = {
 # ---------------------------------------------------------------------------------------- reporting
 
 
-def table(only: str | None) -> None:
-    print("NDCG@10 mean/worst day per profile: in = best setting on all days; days = leave days out;")
-    print("prof = setting chosen on the other two profiles (mean). Last column: the in-sample setting.")
-    names = sorted({d.profile for d in DAYS}, key=[d.profile for d in DAYS].index)
-    print(f"{'':<31}" + "".join(f"  {name:<30}" for name in names))
-    print(f"{'variant':<31}" + "  in          days        prof " * len(names))
-    for label, (ranker, grid) in VARIANTS.items():
-        if only and only.lower() not in label.lower():
-            continue
-        print(row(label, evaluate(ranker, grid)), flush=True)
-
-
 def per_day(label: str) -> None:
     ranker, grid = VARIANTS[label]
     result = evaluate(ranker, grid)
@@ -487,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.days:
         per_day(args.days)
     else:
-        table(args.only)
+        table(args.only, VARIANTS)
     return 0
 
 

@@ -31,7 +31,7 @@ import argparse
 import importlib.util
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -522,12 +522,13 @@ def _describe(setting: Params) -> str:
     return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in setting.items())
 
 
-def table(only: str | None) -> None:
+def table(only: str | None, variants: Mapping[str, tuple[Any, dict[str, list[Any]]]] | None = None) -> None:
+    """One row per variant (this script's, or another script's ``variants``)."""
     print("NDCG@10 mean/worst day per profile: in = best setting on all days; days = leave days out;")
     print("prof = setting chosen on the other two profiles (mean). Last column: the in-sample setting.")
     print(f"{'':<31}" + "".join(f"  {name:<30}" for name in PROFILES))
     print(f"{'variant':<31}" + "  in          days        prof " * len(PROFILES))
-    for label, (ranker, grid) in VARIANTS.items():
+    for label, (ranker, grid) in (VARIANTS if variants is None else variants).items():
         if only and only.lower() not in label.lower():
             continue
         print(row(label, evaluate(ranker, grid)), flush=True)
