@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,13 +18,15 @@ from sources_helpers import (
     ScriptedServer,
     Seen,
     cs_cv_day,
+    render_atom,
     rss_from_listing,
 )
 
+from paper_digest import assemble
 from paper_digest.config import ArxivConfig, HuggingFaceConfig
 from paper_digest.errors import SourceError
-from paper_digest.models import Source, SourceReport, SourceStatus
-from paper_digest.notices import sentence
+from paper_digest.models import Digest, Source, SourceReport, SourceStatus
+from paper_digest.notices import sentence, source_notice
 from paper_digest.sources import arxiv, huggingface
 from paper_digest.sources.archive import OfflineClient, RawArchive
 from paper_digest.sources.arxiv import ID_LIST_CHUNK, fetch_arxiv, fetch_arxiv_ids
@@ -337,3 +340,38 @@ def test_fetch_by_ids_chunks_and_survives_a_failing_request(server: ScriptedServ
 def test_fetch_by_ids_nothing_to_ask(server: ScriptedServer, clock: FakeClock) -> None:
     assert fetch_arxiv_ids(client_for(clock), arxiv_cfg(server), ["junk", ""]) == []
     assert server.requests == []
+
+
+def test_arxiv_listing_cut_short_by_empty_pages_is_said_and_reopens_the_day(
+    server: ScriptedServer, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The export API sometimes answers empty pages although totalResults says more (arxiv.py raises
+    UnexpectedEmptyPageError for it): the papers that came are kept, the reader is told the list may be
+    incomplete (in Chinese, with the figures), and the day is not complete, so backfill runs it again."""
+    api = serve_api(server)
+    monkeypatch.setattr(arxiv, "PAGE_SIZE", 100)
+
+    def cut_after_first_page(seen: Seen) -> Reply:
+        reply = api(seen)
+        if int(seen.query.get("start", "0")) < 100:
+            return reply
+        found = re.search(rb"<opensearch:totalResults[^>]*>(\d+)<", reply.body)
+        assert found is not None
+        total = int(found.group(1))
+        return Reply(200, render_atom([], total=total, start=int(seen.query["start"])), reply.headers)
+
+    server.route("/api/query", cut_after_first_page)
+    result = fetch_arxiv(client_for(clock), arxiv_cfg(server), DAY, today=dt.date(2026, 7, 1))
+    assert result.report.status is SourceStatus.OK and len(result.papers) == 100
+    assert [q["start"] for q in api.queries] == ["0", "100", "100", "100"]  # the empty page asked 3 times
+    text = said(result.report)
+    assert text == (
+        "arXiv 只取到 100/263 篇（arXiv API 中途返回空页），"
+        "今日列表可能不全；稍后重跑本日（或 backfill）可补全。"
+    )
+    notice = source_notice(result.report)
+    assert notice is not None and sentence(notice) == text
+    digest = Digest(date=DAY, title="t", sources=[result.report], papers=[])
+    assert not assemble.is_complete(digest)
+    whole = result.report.model_copy(update={"notice": None})
+    assert assemble.is_complete(digest.model_copy(update={"sources": [whole]}))

@@ -268,6 +268,8 @@ def is_complete(
     a finished day."""
     if any(r.status is SourceStatus.FAILED for r in digest.sources):
         return False
+    if any(r.notice is not None and r.notice.kind is NoticeKind.PARTIAL for r in digest.sources):
+        return False  # a listing cut short: a later run may get all of it
     if any(p.analysis_status is AnalysisStatus.PENDING for p in digest.featured):
         return False
     if deep_dives is None:

@@ -102,6 +102,11 @@ def sentence(notice: Notice) -> str:
     if kind is NoticeKind.UNPARSABLE:
         return f"{name} 当日返回的 {_count(notice)} 条论文均无法解析"
     if kind is NoticeKind.PARTIAL:
+        if notice.count is not None and notice.total is not None:
+            return (
+                f"{name} 只取到 {notice.count}/{notice.total} 篇（arXiv API 中途返回空页），"
+                "今日列表可能不全；稍后重跑本日（或 backfill）可补全。"
+            )
         return f"{name} 仅获取到部分结果（{notice.detail or ''}）"
     if kind is NoticeKind.SKIPPED_ITEMS:
         return f"{name} 有 {_count(notice)} 条记录格式异常，已跳过。"
@@ -147,10 +152,10 @@ _STATUS_KINDS = {
 
 def source_notice(report: SourceReport) -> Notice | None:
     """What the digest says about a source that did not deliver (failed, nothing announced, empty): the
-    report's own notice, else the plain one of its status. None for a source that delivered."""
+    report's own notice, else the plain one of its status. For a source that delivered, only a shortfall."""
     kind = _STATUS_KINDS.get(report.status)
-    if kind is None:
-        return None
+    if kind is None:  # delivered: only a shortfall it reported itself (an arXiv listing cut short) is said
+        return report.notice if report.notice and report.notice.kind is NoticeKind.PARTIAL else None
     return report.notice or Notice(kind=kind, source=report.source)
 
 

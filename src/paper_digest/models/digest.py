@@ -46,7 +46,7 @@ class NoticeKind(StrEnum):
     LIST_EMPTY = "list_empty"
     NONE_IN_CATEGORIES = "none_in_categories"
     UNPARSABLE = "unparsable"
-    #: only part of the results came (``source``, ``detail``: what the API said)
+    #: only part of the results came: ``count`` of ``total`` (``source``; sidecars before 2.0: ``detail``)
     PARTIAL = "partial"
     #: ``count`` malformed items of ``source`` were skipped
     SKIPPED_ITEMS = "skipped_items"
@@ -78,6 +78,8 @@ class Notice(BaseModel):
     kind: NoticeKind
     source: Source | None = None
     count: int | None = None
+    #: of how many (``PARTIAL``: the results the API said it had)
+    total: int | None = None
     error: str | None = None
     status: int | None = None
     attempts: int | None = None

@@ -260,14 +260,17 @@ def _parse(parser_name: str, data: bytes) -> ParsedBatch:
 
 def _fetch_api(
     client: Getter, cfg: ArxivConfig, announcement: Announcement
-) -> tuple[list[Paper], int, str | None]:
+) -> tuple[list[Paper], int, tuple[int, int] | None]:
+    """The announcement's papers, the items skipped, and (received, totalResults) when the API stopped
+    answering before the end (empty pages although totalResults says more: a known arXiv API behaviour,
+    which arxiv.py names ``UnexpectedEmptyPageError``, github.com/lukasschwab/arxiv.py)."""
     client.space_host(cfg.api_url, cfg.delay_seconds, group=HOST_GROUP)
     query = search_query(cfg.categories, announcement)
     papers: list[Paper] = []
     skipped = 0
     start = 0
     total: int | None = None
-    note: str | None = None
+    shortfall: tuple[int, int] | None = None
     for _ in range(MAX_PAGES):
         params = {
             "search_query": query,
@@ -294,10 +297,10 @@ def _fetch_api(
         if total is None or start >= total:
             break
         if got == 0:
-            note = f"API returned {start} of {total} results"
-            logger.warning("arXiv: %s; keeping what came", note)
+            shortfall = (start, total)
+            logger.warning("arXiv: API returned %d of %d results; keeping what came", start, total)
             break
-    return papers, skipped, note
+    return papers, skipped, shortfall
 
 
 def _fetch_rss(client: Getter, cfg: ArxivConfig, day: dt.date) -> tuple[list[Paper], int] | None:
@@ -313,6 +316,13 @@ def _fetch_rss(client: Getter, cfg: ArxivConfig, day: dt.date) -> tuple[list[Pap
     if batch.feed_date is not None and batch.feed_date > day:
         return None
     return batch.papers, batch.skipped
+
+
+def _shortfall_notice(shortfall: tuple[int, int] | None) -> Notice | None:
+    if shortfall is None:
+        return None
+    received, total = shortfall
+    return Notice(kind=NoticeKind.PARTIAL, source=Source.ARXIV, count=received, total=total)
 
 
 def _rss_url(cfg: ArxivConfig) -> str:
@@ -342,13 +352,13 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
             )
         )
     before = client.requests_made
-    note: str | None = None
+    shortfall: tuple[int, int] | None = None
     rss = _fetch_rss(client, cfg, day) if _use_rss(client, cfg, day, today) else None
     if rss is not None:
         raw, skipped = rss
         via = "rss"
     else:
-        raw, skipped, note = _fetch_api(client, cfg, announcement)
+        raw, skipped, shortfall = _fetch_api(client, cfg, announcement)
         via = "api"
     papers: list[Paper] = []
     seen: set[str] = set()
@@ -363,6 +373,7 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
         seen.add(paper.id)
         papers.append(paper)
     requests = client.requests_made - before
+    note = f"API returned {shortfall[0]} of {shortfall[1]} results" if shortfall else None
     logger.info(
         "arXiv %s via %s: %d papers, %d skipped, %d left out (cross/replace), %d requests",
         day,
@@ -380,7 +391,7 @@ def fetch_arxiv(client: Getter, cfg: ArxivConfig, day: dt.date, *, today: dt.dat
             skipped_items=skipped,
             requests=requests,
             detail=note,
-            notice=Notice(kind=NoticeKind.PARTIAL, source=Source.ARXIV, detail=note) if note else None,
+            notice=_shortfall_notice(shortfall),
         )
     else:
         report = SourceReport(
