@@ -76,16 +76,10 @@ def select_deep_dives(
     ranking change (an upgrade, new ratings, the re-rank) never drops a paid deep dive to pay for another.
     """
     eligible = [s for s in ranked if s.score >= min_score and s.paper.id not in history]
-    kept = {s.paper.id for s in [s for s in eligible if s.paper.id in finished][:count]}
-    room = count - len(kept)
-    chosen: list[ScoredPaper] = []
-    for scored in eligible:
-        if scored.paper.id in kept:
-            chosen.append(scored)
-        elif room > 0:
-            chosen.append(scored)
-            room -= 1
-    return chosen
+    seated = [s for s in eligible if s.paper.id in finished][:count]
+    fresh = [s for s in eligible if s.paper.id not in finished][: count - len(seated)]
+    chosen = {s.paper.id for s in seated + fresh}
+    return [s for s in eligible if s.paper.id in chosen]  # in rank order
 
 
 def paper_links(paper: Paper) -> dict[str, str]:
