@@ -27,6 +27,7 @@ from paper_digest.scoring.semantic import (
     StaticModel,
     cosines,
     english_view,
+    interests,
     load_scorer,
     paper_view,
     profile_queries,
@@ -119,6 +120,77 @@ def test_profile_queries_weigh_keywords_and_liked_papers() -> None:
     assert kinds[0] == ("description", semantic.DESCRIPTION_WEIGHT)
     assert ("keyword", 3) in kinds and ("liked", semantic.LIKED_WEIGHT) in kinds
     assert not any("video generation" in q.text for q in queries)  # negative keywords are not queries
+
+
+def topic_vectors(topics: int, per_topic: int) -> np.ndarray:
+    """``per_topic`` unit vectors around each of ``topics`` orthogonal axes (fixed perturbations), listed
+    topic after topic."""
+    dim = topics + 2
+    rows = []
+    for topic, k in itertools.product(range(topics), range(per_topic)):
+        row = np.zeros(dim, dtype=np.float32)
+        row[topic] = 1.0
+        row[topics + k % 2] = 0.3 + 0.1 * k  # a little of a shared direction, different for each paper
+        rows.append(row / np.linalg.norm(row))
+    return np.array(rows, dtype=np.float32)
+
+
+def test_five_topics_stay_five_interests() -> None:
+    vectors = topic_vectors(5, 3)
+    assert interests(vectors) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10, 11], [12, 13, 14]]
+    assert interests(vectors, threshold=-1.0) == [list(range(15))]  # at any cosine: one interest
+    assert interests(vectors, threshold=1.1) == [[i] for i in range(15)]  # at none: each paper its own
+
+
+def test_interests_are_deterministic_and_follow_the_papers_not_their_order() -> None:
+    vectors = topic_vectors(3, 2)
+    order = [5, 0, 3, 1, 4, 2]  # the same papers listed in another order
+    shuffled = interests(vectors[order])
+    assert shuffled == interests(vectors[order])
+    assert sorted(sorted(order[i] for i in g) for g in shuffled) == interests(vectors)
+    assert interests(vectors[:1]) == [[0]] and interests(vectors[:0]) == []  # one like, one interest
+
+
+def test_a_paper_is_lifted_by_its_closest_interest_not_the_mean_of_all_likes(model: StaticModel) -> None:
+    """Two liked restoration papers and two liked music papers: a new restoration paper gets the liked
+    part of its restoration interest (as if music had never been liked), and its reason names the closest
+    liked paper; a liked paper is not its own interest."""
+    dehaze = paper(
+        "2601.00011",
+        "Single Image Dehazing with a Physics-Aware Network",
+        "Haze lowers the contrast of outdoor photographs. We restore clear images from hazy ones.",
+    )
+    melody = paper(
+        "2601.00012",
+        "Melody Harmonisation with a Chord Language Model",
+        "Composers harmonise melodies with chords. We train a music model that writes chord progressions.",
+    )
+    new = paper(
+        "2601.00020",
+        "Removing Rain Streaks and Haze from Photographs",
+        "Bad weather degrades outdoor images with rain and haze. We restore clean photographs.",
+    )
+    profile = ProfileConfig(keywords={"robot": 1})
+    both = SemanticScorer(model, profile, liked=[RESTORATION, dehaze, MUSIC, melody])
+    found = [[both.queries[i].paper_id for i in group] for group in both.interests]
+    assert found == [[RESTORATION.id, dehaze.id], [MUSIC.id, melody.id]]
+    alone = SemanticScorer(model, profile, liked=[RESTORATION, dehaze])
+
+    def liked_closeness(stage: SemanticScorer) -> float:
+        """The paper's liked share, per unit of the liked papers' weight."""
+        at = list(stage.liked_at.values())
+        share = float(stage.similarity([new])[1][0, at].sum())
+        return share * float(stage.weights.sum()) / float(stage.weights[at].sum())
+
+    assert liked_closeness(both) == pytest.approx(liked_closeness(alone), abs=1e-5)
+    assert liked_closeness(both) > 0.05
+    total, shares = both.similarity([new])
+    assert total[0] == pytest.approx(float(shares[0].sum()), abs=1e-6)
+    (adjusted,) = both.adjust(ranked([new], profile))
+    assert adjusted.reasons[-1].detail.startswith("meaning close to liked paper 2601.000")
+    # the liked paper itself is scored against the others only
+    solo = SemanticScorer(model, profile, liked=[RESTORATION])
+    assert not solo.similarity([RESTORATION])[1][0, solo.liked_at[RESTORATION.id]]
 
 
 def test_paper_view_is_title_and_two_sentences_without_markup() -> None:

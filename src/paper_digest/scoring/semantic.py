@@ -15,13 +15,20 @@ How a paper's semantic points are made
   profile.
 - The profile is a set of weighted queries (:func:`profile_queries`): the description's English view
   (Chinese field terms through the scorer's glossary), each positive keyword at its weight, each liked paper.
+- Liked papers are grouped into interests (:func:`interests`: papers that read alike on average, by
+  agglomerative clustering with a fixed cosine threshold; no randomness), and a paper's liked similarity is
+  its similarity to the *closest* interest (the mean vector of its papers), not to the mean of every liked
+  paper: a researcher with five topics is not averaged into one. The liked part keeps the weight the liked
+  papers have together (:data:`LIKED_WEIGHT` each).
 - Similarity to a query is the cosine *above the background*: ``cos(paper, q) - cos(background, q)``, where
   the background is the mean vector of ordinary cs.CV papers (:data:`BACKGROUND_FILE`, fixed, shipped), so
   that "as close as any CV paper" is 0 and a paper's points never depend on the rest of the day.
-- The paper's similarity is the weighted mean over the queries; :data:`POINTS_PER_UNIT` turns it into points
+- The paper's similarity is the weighted mean over the queries (the liked part counted once, at its closest
+  interest); :data:`POINTS_PER_UNIT` turns it into points
   (10 points per 0.05 above the background; typical range -20..+30), added to the lexical score; the sum
   is kept in 0..100 by :func:`soft_ceiling` (bent above 80, so that two strong papers do not tie at 100).
-  The reason names the query that contributed most.
+  The reason names the query that contributed most (for the liked part: the closest liked paper of the
+  closest interest).
 
 Public interface (issue 17 builds on it):
 
@@ -78,6 +85,8 @@ POINTS_PER_UNIT = 200.0
 #: query weights of the description and of each liked paper (keywords carry their own weight)
 DESCRIPTION_WEIGHT = 1.0
 LIKED_WEIGHT = 2.0
+#: liked papers whose views are at least this close on average (cosine, average linkage) form one interest
+INTEREST_SIMILARITY = 0.5
 #: above this, lexical + semantic points bend towards 100 instead of being cut (see :func:`soft_ceiling`)
 KNEE = 80.0
 #: how the reason names the evidence (after the part that says what the paper is close to)
@@ -238,6 +247,8 @@ class Query:
     label: str  # how a reader is told about it
     text: str
     weight: float
+    #: the liked paper's id (liked queries only)
+    paper_id: str = ""
 
 
 def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list[Query]:
@@ -251,9 +262,43 @@ def profile_queries(profile: ProfileConfig, liked: Sequence[Paper] = ()) -> list
         variants = [v.strip() for v in key.split("|") if v.strip()]
         if weight > 0 and variants:
             queries.append(Query("keyword", f"'{variants[0]}'", ", ".join(variants), weight))
-    for paper in liked:
-        queries.append(Query("liked", f"liked paper {paper.id}", paper_view(paper), LIKED_WEIGHT))
+    seen: set[str] = set()
+    for paper in sorted(liked, key=lambda p: p.id):  # the interests do not depend on the ratings' order
+        if paper.id not in seen:
+            seen.add(paper.id)
+            label = f"liked paper {paper.id}"
+            queries.append(Query("liked", label, paper_view(paper), LIKED_WEIGHT, paper_id=paper.id))
     return queries
+
+
+def interests(vectors: Vectors, threshold: float | None = None) -> list[list[int]]:
+    """Group unit vectors (the liked papers' views) into interests: agglomerative clustering with average
+    linkage on the cosine, merging the two closest groups while their papers' mean pairwise cosine is at
+    least ``threshold`` (:data:`INTEREST_SIMILARITY`). Deterministic: ties go to the lowest indexes; each
+    group lists its row indexes in order, the groups in the order of their first row. One vector, one
+    interest."""
+    threshold = INTEREST_SIMILARITY if threshold is None else threshold
+    groups = [[i] for i in range(vectors.shape[0])]
+    if len(groups) < 2:
+        return groups
+    # sums of pairwise cosines between groups; a group's linkage with another is the sum over the pairs
+    sums = np.asarray(vectors @ vectors.T, dtype=np.float64)
+    sizes = np.ones(len(groups))
+    alive = np.ones(len(groups), dtype=bool)
+    while alive.sum() > 1:
+        linkage = sums / np.outer(sizes, sizes)
+        linkage[~alive, :] = -np.inf
+        linkage[:, ~alive] = -np.inf
+        linkage[np.tril_indices(len(groups))] = -np.inf  # each pair once, never a group with itself
+        a, b = np.unravel_index(int(linkage.argmax()), linkage.shape)
+        if linkage[a, b] < threshold:
+            break
+        groups[a] = sorted(groups[a] + groups[b])
+        sums[a, :] += sums[b, :]
+        sums[:, a] += sums[:, b]
+        sizes[a] += sizes[b]
+        alive[b] = False
+    return sorted((groups[i] for i in np.flatnonzero(alive)), key=lambda g: g[0])
 
 
 class SemanticScorer:
@@ -270,16 +315,56 @@ class SemanticScorer:
         self.weights = np.array([q.weight for q in self.queries], dtype=np.float32)
         #: each query's cosine with the background: what "as close as any CV paper" means for it
         self.baseline = cosines(model.background[None, :], self.query_vectors)[0]
+        kinds = np.array([q.kind for q in self.queries], dtype=object)
+        liked_at = np.flatnonzero(kinds == "liked")
+        #: the queries the profile writes (description, keywords), counted as a weighted mean
+        self.profile_at = np.flatnonzero(kinds != "liked")
+        #: liked paper id -> its query's index
+        self.liked_at = {q.paper_id: i for i, q in enumerate(self.queries) if q.kind == "liked"}
+        #: the liked papers grouped into interests (query indexes), each interest its mean vector
+        self.interests = [liked_at[group] for group in interests(self.query_vectors[liked_at])]
+        self.interest_vectors = _unit_means(self.query_vectors, self.interests, model.dim)
+        self.interest_baseline = cosines(model.background[None, :], self.interest_vectors)[0]
 
     def similarity(self, papers: Sequence[Paper]) -> tuple[Vectors, Vectors]:
         """Per paper: the weighted mean similarity above the background, and each query's share of it
-        ``(n, queries)`` (the shares add up to the similarity)."""
+        ``(n, queries)`` (the shares add up to the similarity). The liked part is the similarity to the
+        closest interest at the liked papers' weight together; its share sits on the closest liked paper of
+        that interest."""
         if not self.queries:
             zeros = np.zeros(len(papers), dtype=np.float32)
             return zeros, np.zeros((len(papers), 0), dtype=np.float32)
-        above = cosines(self.model.embed([paper_view(p) for p in papers]), self.query_vectors) - self.baseline
-        shares = above * (self.weights / self.weights.sum())
+        views = self.model.embed([paper_view(p) for p in papers])
+        above = cosines(views, self.query_vectors) - self.baseline
+        total_weight = self.weights.sum()
+        shares = np.zeros_like(above)
+        at = self.profile_at
+        shares[:, at] = above[:, at] * (self.weights[at] / total_weight)
+        if self.interests:
+            liked_weight = total_weight - self.weights[at].sum()
+            to_interest = cosines(views, self.interest_vectors) - self.interest_baseline
+            for row, paper in enumerate(papers):
+                groups, closeness = self.interests, to_interest[row]
+                if paper.id in self.liked_at:  # a liked paper is not its own interest
+                    groups, vectors = self._interests_without(paper.id)
+                    closeness = cosines(views[row : row + 1], vectors)[0]
+                    closeness -= cosines(self.model.background[None, :], vectors)[0]
+                if not groups:
+                    continue
+                group = int(closeness.argmax())
+                members = groups[group]
+                paper_at = members[int(above[row, members].argmax())]
+                shares[row, paper_at] = closeness[group] * liked_weight / total_weight
         return shares.sum(axis=1), shares
+
+    def _interests_without(self, paper_id: str) -> tuple[list[npt.NDArray[np.int64]], Vectors]:
+        """The interests (and their vectors) as a liked paper itself is scored: without it. A liked paper
+        does not lift itself, so a score says the same for a rated paper as for a new one (the learning
+        stage's trust check compares the two)."""
+        at = self.liked_at[paper_id]
+        groups = [g[g != at] for g in self.interests]
+        groups = [g for g in groups if g.size]
+        return groups, _unit_means(self.query_vectors, groups, self.model.dim)
 
     def adjust(self, ranked: Sequence[ScoredPaper]) -> list[ScoredPaper]:
         """Each paper's score plus its semantic points (capped to 0..100), with a ``semantic`` reason;
@@ -311,6 +396,16 @@ class SemanticScorer:
             best = self.queries[int(row.argmax())]
             return f"meaning close to {best.label} ({SIMILARITY_WORDS})"
         return f"meaning further from the profile than an ordinary CV paper ({SIMILARITY_WORDS})"
+
+
+def _unit_means(vectors: Vectors, groups: Sequence[npt.NDArray[np.int64]], dim: int) -> Vectors:
+    """Each group's mean vector, normalised (zero for a group of zero vectors)."""
+    out = np.zeros((len(groups), dim), dtype=np.float32)
+    for row, members in enumerate(groups):
+        out[row] = vectors[members].mean(axis=0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    np.divide(out, norms, out=out, where=norms > 0)
+    return out
 
 
 def soft_ceiling(total: float) -> float:
