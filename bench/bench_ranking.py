@@ -18,6 +18,8 @@ Usage::
     python bench/bench_ranking.py --judgements bench/judgements/blind-llm
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
+    python bench/bench_ranking.py --related    # related topics (the shipped field taxonomy): off, and its
+                                               # share and depth around the shipped values, per profile
     python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
     python bench/bench_ranking.py --semantic-model minilm  # measure a transformer sentence model
         # against the shipped static word vectors: per profile and day, held-out weights, speed. minilm:
@@ -52,7 +54,7 @@ from typing import Any
 from paper_digest.config import Config, ProfileConfig, api_key_from_env, load_config
 from paper_digest.models import ArxivSignals, HFSignals, Paper, ScoredPaper, Source
 from paper_digest.scoring import score as scoring_constants
-from paper_digest.scoring import score_papers, semantic, top_unique
+from paper_digest.scoring import score_papers, semantic, top_unique, topics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -542,6 +544,40 @@ def _summary(columns: Sequence[Sequence[float]]) -> None:
     print(f"{'min':<12}" + "".join(f"{min(c, default=0):>10.3f}" for c in columns))
 
 
+#: (share, depth) settings of the related topics compared by ``--related``; (0, 0) is off
+RELATED_GRID = ((0.0, 0), (0.3, 1), (0.5, 1), (0.7, 1), (0.3, 2), (0.5, 2), (0.7, 2))
+
+
+def related_table() -> int:
+    """NDCG@10 mean (worst day) per profile, default ranking and lexical alone, for each related-topics
+    setting of :data:`RELATED_GRID`: what the taxonomy buys, and how much the shipped share and depth
+    matter (they were set before measuring, not chosen on these labels)."""
+    shipped = (topics.RELATED_SHARE, topics.DEPTH)
+    data = {
+        name: [(load_day(day), load_labels(day, folder)) for day in labelled_days(folder)]
+        for name, (_, folder) in PROFILES.items()
+    }
+    profiles = {name: load_profile(toml) for name, (toml, _) in PROFILES.items()}
+    print(f"{'share, depth':<14}" + "".join(f"{n + ' ' + k:>30}" for n in PROFILES for k in ("default",)))
+    try:
+        for share, depth in RELATED_GRID:
+            topics.RELATED_SHARE, topics.DEPTH = share, depth
+            row = []
+            for name, days in data.items():
+                profile = profiles[name].model_copy(update={"related_topics": depth > 0})
+                values = [ndcg_at_k(rank_default(papers, profile), grades) for papers, grades in days]
+                lexical = [ndcg_at_k(rank_scorer(papers, profile), grades) for papers, grades in days]
+                row.append(
+                    f"{sum(values) / len(values):.3f} ({min(values):.3f}) lex {sum(lexical) / len(lexical):.3f}"
+                )
+            label = "off" if depth == 0 else f"{share}, {depth}" + (" *" if (share, depth) == shipped else "")
+            print(f"{label:<14}" + "".join(f"{cell:>30}" for cell in row))
+    finally:
+        topics.RELATED_SHARE, topics.DEPTH = shipped
+    print("* shipped; each cell: default ranking mean (worst day), lexical scorer alone mean")
+    return 0
+
+
 def _covered(ranked: Sequence[ScoredPaper], kinds: tuple[str, ...], top: int) -> bool:
     """Did the stage adjust (or at least judge) every paper of the offline top it was given?"""
     adjusted = sum(1 for s in ranked if any(r.kind in kinds for r in s.reasons))
@@ -553,6 +589,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pool", metavar="DATE", help="print the labelling pool of one corpus day")
+    parser.add_argument("--related", action="store_true", help="related topics: off and other settings")
     parser.add_argument(
         "--leave-days-out",
         action="store_true",
@@ -601,6 +638,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
     if args.write_background:
         return write_background()
+    if args.related:
+        return related_table()
     if args.semantic_model in SENTENCE_MODELS:
         code = sentence_model_tables(args.semantic_model)
         sentence_model_speed(args.semantic_model)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..config import ProfileConfig
 from .text import author_key, description_phrases, is_acronym, tokens, topic_name
+from .topics import Taxonomy, shipped
 
 #: weight of a description term when the profile also has keywords / when it has none
 DESCRIPTION_WEIGHT = 1.0
@@ -15,11 +16,13 @@ DESCRIPTION_ONLY_WEIGHT = 3.0
 
 @dataclass(frozen=True)
 class Concept:
-    kind: str  # keyword | description | exclude
+    kind: str  # keyword | description | related | exclude
     label: str
     weight: float
     #: the label as a reader names it (Chinese where known), for the digest's one-line column
     topic: str = ""
+    #: for a related concept: the profile phrase whose sub-topic it is
+    parent: str = ""
 
 
 @dataclass
@@ -42,31 +45,33 @@ class Compiled:
     #: see :func:`ambiguous_senses`
     ambiguous: dict[int, tuple[frozenset[str], tuple[int, ...]]] = field(default_factory=dict)
 
-    def add(self, kind: str, key: str, weight: float) -> None:
+    def add(self, kind: str, key: str, weight: float, topic: str = "", parent: str = "") -> None:
+        """A concept of every variant of ``key`` (``|``-separated). Description and related concepts skip
+        phrases an earlier concept already has: a profile's own words come first."""
         variants = [v.strip() for v in key.split("|") if v.strip()]
         if not variants or weight == 0:
             return
         index = len(self.concepts)
         added = False
+        derived = kind in ("description", "related")
         for variant in variants:
             if is_acronym(variant):
-                if kind == "description" and variant in self.acronyms:
+                if derived and variant in self.acronyms:
                     continue
                 self.acronyms.setdefault(variant, []).append(index)
                 self.spelling[(index, (variant,))] = variant
                 added = True
                 continue
             phrase = tuple(tokens(variant))
-            if not phrase or (kind == "description" and phrase in self.seen):
+            if not phrase or (derived and phrase in self.seen):
                 continue
             self.seen.add(phrase)
             self.phrases.setdefault(phrase[0], []).append((phrase, index))
             self.spelling.setdefault((index, phrase), variant)
             added = True
         if added:
-            self.concepts.append(
-                Concept(kind=kind, label=variants[0], weight=weight, topic=topic_name(variants[0]))
-            )
+            name = topic or topic_name(variants[0])
+            self.concepts.append(Concept(kind, variants[0], weight, name, parent))
 
     def finish(self) -> None:
         if self.acronyms:
@@ -110,9 +115,31 @@ def compile_profile(profile: ProfileConfig) -> Compiled:
     weight = DESCRIPTION_WEIGHT if profile.keywords else DESCRIPTION_ONLY_WEIGHT
     for phrase in description_phrases(profile.description):
         compiled.add("description", phrase, weight)
+    if profile.related_topics:
+        add_related(compiled, shipped())
     for phrase in sorted(set(profile.exclude)):
         compiled.add("exclude", phrase, 1.0)
     compiled.authors = {author_key(a): a for a in profile.authors if author_key(a)}
     compiled.surnames = {key.rsplit(" ", 1)[-1] for key in compiled.authors}
     compiled.finish()
     return compiled
+
+
+def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
+    """The sub-topics of every positive profile concept that names a topic of the taxonomy, as ``related``
+    concepts at their share of its weight; the heaviest concepts first, so a phrase two topics share takes the
+    larger weight (:mod:`.topics`)."""
+    variants: dict[int, list[str]] = {}
+    for (index, _), variant in compiled.spelling.items():
+        variants.setdefault(index, []).append(variant)
+    parents = sorted(
+        (i for i, c in enumerate(compiled.concepts) if c.weight > 0 and c.kind in ("keyword", "description")),
+        key=lambda i: -compiled.concepts[i].weight,
+    )
+    for index in parents:
+        concept = compiled.concepts[index]
+        for variant in variants.get(index, ()):
+            for related in taxonomy.related(variant):
+                child = related.child
+                name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
+                compiled.add("related", child.key, concept.weight * related.share, name, concept.label)

@@ -1,0 +1,111 @@
+"""Related topics: the field taxonomy's sub-topics of a profile's broad keywords."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from paper_digest.config import ProfileConfig
+from paper_digest.models import Paper, Source
+from paper_digest.scoring import score_papers
+from paper_digest.scoring.profile import Compiled, add_related
+from paper_digest.scoring.topics import RELATED_SHARE, TOPICS_FILE, parse, shipped
+
+TAXONOMY = parse(
+    tomllib.loads(
+        """
+[[topic]]
+name = "image restoration"
+aliases = ["image recovery"]
+zh = "图像复原"
+[topic.children]
+"demosaicing|demosaicking" = "去马赛克"
+"super-resolution|SR" = "超分辨率"
+"reflection removal" = "去反射"
+
+[[topic]]
+name = "super-resolution"
+zh = "超分辨率"
+[topic.children]
+"video super-resolution" = "视频超分辨率"
+"image restoration" = "图像复原"
+"""
+    )
+)
+
+
+def _paper(title: str, number: int = 1) -> Paper:
+    return Paper(id=f"2606.{number:05d}", title=title, abstract="We study images.", source=Source.ARXIV)
+
+
+def _compiled(keywords: dict[str, float]) -> Compiled:
+    compiled = Compiled()
+    for key, weight in keywords.items():
+        compiled.add("keyword", key, weight)
+    add_related(compiled, TAXONOMY)
+    compiled.finish()
+    return compiled
+
+
+def test_a_topic_keyword_brings_its_children_at_a_share_of_its_weight() -> None:
+    compiled = _compiled({"image restoration": 3.0})
+    related = {c.label: c for c in compiled.concepts if c.kind == "related"}
+    assert related["demosaicing"].weight == pytest.approx(3.0 * RELATED_SHARE)
+    assert related["demosaicing"].topic == "去马赛克"
+    assert related["demosaicing"].parent == "image restoration"
+    # a child that is a topic itself brings its own children one level further, at the share again
+    assert related["video super-resolution"].weight == pytest.approx(3.0 * RELATED_SHARE**2)
+    # the cycle back to the keyword itself adds nothing
+    assert "image restoration" not in related
+
+
+def test_an_alias_names_the_topic_and_a_variant_of_the_keyword_does_too() -> None:
+    assert {c.label for c in _compiled({"image recovery": 2.0}).concepts} >= {"demosaicing"}
+    assert {c.label for c in _compiled({"SR|super-resolution": 2.0}).concepts} >= {"video super-resolution"}
+
+
+def test_the_profile_own_words_keep_their_weight() -> None:
+    compiled = _compiled({"image restoration": 3.0, "reflection removal": 0.5, "video super-resolution": 2.0})
+    labels = [(c.kind, c.label) for c in compiled.concepts]
+    assert labels.count(("keyword", "reflection removal")) == 1
+    assert ("related", "reflection removal") not in labels
+    assert ("related", "video super-resolution") not in labels
+
+
+def test_negative_keywords_bring_no_children() -> None:
+    assert all(c.kind != "related" for c in _compiled({"image restoration": -2.0}).concepts)
+
+
+def test_a_sub_topic_paper_ranks_with_its_reason_and_chinese_name() -> None:
+    profile = ProfileConfig(keywords={"image restoration": 3.0})
+    demosaic = _paper("A Lightweight Network for Demosaicing Pixel-Bin Sensors")
+    segmentation = _paper("Open-Vocabulary Image Segmentation", 2)
+    ranked = score_papers([segmentation, demosaic], profile)
+    assert ranked[0].paper.id == demosaic.id and ranked[0].score > 0 and ranked[1].score == 0
+    (reason,) = [r for r in ranked[0].reasons if r.kind == "related"]
+    assert "part of image restoration" in reason.detail and "'demosaicing' in title" in reason.detail
+    assert reason.topic == "去马赛克"
+    assert sum(r.points for r in ranked[0].reasons) == pytest.approx(ranked[0].score, abs=0.05)
+    # the profile's own phrase still counts more than its sub-topic
+    own = score_papers([_paper("Image Restoration for Pixel-Bin Sensors")], profile)[0]
+    assert own.score > ranked[0].score
+    off = score_papers([demosaic], profile.model_copy(update={"related_topics": False}))[0]
+    assert off.score == 0
+
+
+def test_the_shipped_taxonomy_is_broad_and_well_formed() -> None:
+    with TOPICS_FILE.open("rb") as handle:
+        data = tomllib.load(handle)
+    entries = data["topic"]
+    names = [e["name"].lower() for e in entries]
+    assert len(names) == len(set(names)) >= 60
+    assert len({e["area"] for e in entries}) >= 10  # many fields, not one
+    for entry in entries:
+        assert entry["zh"] and entry["sources"], entry["name"]
+        assert 3 <= len(entry["children"]) <= 30, entry["name"]
+        for key, zh in entry["children"].items():
+            assert all(v.strip() for v in key.split("|")) and zh, (entry["name"], key)
+    taxonomy = shipped()
+    assert taxonomy.topic("Image Restoration") is not None
+    assert taxonomy.related("3D reconstruction")
