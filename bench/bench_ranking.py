@@ -567,9 +567,8 @@ def related_table() -> int:
                 profile = profiles[name].model_copy(update={"related_topics": depth > 0})
                 values = [ndcg_at_k(rank_default(papers, profile), grades) for papers, grades in days]
                 lexical = [ndcg_at_k(rank_scorer(papers, profile), grades) for papers, grades in days]
-                row.append(
-                    f"{sum(values) / len(values):.3f} ({min(values):.3f}) lex {sum(lexical) / len(lexical):.3f}"
-                )
+                mean, worst = sum(values) / len(values), min(values)
+                row.append(f"{mean:.3f} ({worst:.3f}) lex {sum(lexical) / len(lexical):.3f}")
             label = "off" if depth == 0 else f"{share}, {depth}" + (" *" if (share, depth) == shipped else "")
             print(f"{label:<14}" + "".join(f"{cell:>30}" for cell in row))
     finally:

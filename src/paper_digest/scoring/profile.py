@@ -128,7 +128,13 @@ def compile_profile(profile: ProfileConfig) -> Compiled:
 def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
     """The sub-topics of every positive profile concept that names a topic of the taxonomy, as ``related``
     concepts at their share of its weight; the heaviest concepts first, so a phrase two topics share takes the
-    larger weight (:mod:`.topics`)."""
+    larger weight (:mod:`.topics`).
+
+    A sub-topic phrase that contains one of the profile's own phrases ("video super-resolution" for a profile
+    with "super-resolution", "controllable video generation" for a negative "video generation") is left out:
+    the profile's phrase already matches there, and the longer phrase would take its hits at a lower weight
+    (the matcher counts the longest phrase at a position)."""
+    own = set(compiled.seen)
     variants: dict[int, list[str]] = {}
     for (index, _), variant in compiled.spelling.items():
         variants.setdefault(index, []).append(variant)
@@ -141,5 +147,14 @@ def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
         for variant in variants.get(index, ()):
             for related in taxonomy.related(variant):
                 child = related.child
+                kept = [v for v in child.key.split("|") if not _contains_any(tuple(tokens(v)), own)]
+                if not kept:
+                    continue
                 name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
-                compiled.add("related", child.key, concept.weight * related.share, name, concept.label)
+                compiled.add("related", "|".join(kept), concept.weight * related.share, name, concept.label)
+
+
+def _contains_any(phrase: tuple[str, ...], phrases: set[tuple[str, ...]]) -> bool:
+    """Does ``phrase`` contain one of ``phrases`` as a run of its tokens (itself included)?"""
+    n = len(phrase)
+    return any(phrase[i:j] in phrases for i in range(n) for j in range(i + 1, n + 1))

@@ -29,7 +29,7 @@ TOPICS_FILE = Path(__file__).with_name("topics.toml")
 #: a child counts this share of its parent concept's weight (a grandchild the share squared, and so on)
 RELATED_SHARE = 0.5
 #: how many levels below a profile's topic the children reach
-DEPTH = 2
+DEPTH = 1
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Topic:
 
 @dataclass(frozen=True)
 class Related:
-    """One related concept a profile gains: the child, its weight share, and the profile phrase it came from."""
+    """A related concept: the child, its share of the weight, and the profile phrase it came from."""
 
     child: Child
     share: float
@@ -67,9 +67,9 @@ class Taxonomy:
         return self.topics.get(tuple(tokens(phrase)))
 
     def related(self, phrase: str) -> list[Related]:
-        """The children of the topic ``phrase`` names, then their children (:data:`DEPTH` levels), each at its
-        share (:data:`RELATED_SHARE` per level), nearest first; a phrase reached twice keeps its nearest place.
-        Empty when the phrase names no topic."""
+        """The children of the topic ``phrase`` names, then their children (:data:`DEPTH` levels), each at
+        its share (:data:`RELATED_SHARE` per level), nearest first; a phrase reached twice keeps its nearest
+        place. Empty when the phrase names no topic."""
         found: list[Related] = []
         seen = {tuple(tokens(phrase))}
         level = [(phrase, self.topic(phrase))]
