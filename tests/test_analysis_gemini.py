@@ -8,6 +8,8 @@ import datetime as dt
 import json
 import logging
 import math
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from paper_digest.analysis import (
     Kind,
     LLMClient,
     Problem,
+    SilentProgress,
     analyse_papers,
     build_system_instruction,
     client,
@@ -187,6 +190,54 @@ def test_concurrent_workers_stay_within_the_window(tmp_path: Path, monkeypatch: 
     assert fake.rate_limited <= 1
     assert 2 <= fake.max_in_flight <= 3
     assert ledger.requests == 7 + fake.rate_limited
+
+
+# -- Ctrl-C -------------------------------------------------------------------------------------------------
+
+
+def test_stop_wakes_workers_waiting_for_a_slot_or_a_retry(
+    server: FakeGemini, clock: FakeClock, wall: WallClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the workers wait on the real sleeper: one waits out a per-minute 429 (58 s), the other
+    its next request slot (61 s). ``stop_asking`` wakes both at once; neither sends, nothing is cached or
+    counted that was not answered, and a rerun asks exactly the two papers."""
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", server.url)
+    waits: list[float] = []
+    both_waiting = threading.Event()
+
+    class Waits(SilentProgress):
+        def waiting(self, seconds: float) -> None:
+            waits.append(seconds)  # called just before each wait of a minute
+            if len(waits) == 2:
+                both_waiting.set()
+
+    cfg = LLMConfig(concurrency=2, requests_per_window=1)
+    cache_dir = tmp_path / "cache"
+    analyzer = Analyzer(
+        cfg, api_key=KEY, cache_dir=cache_dir, profile=PROFILE, clock=clock, sleep=time.sleep, now=wall
+    )
+    analyzer.client.progress = Waits()
+    server.script("429_minute")
+    done: list[tuple[dict[str, Analysis], LLMLedger]] = []
+    run = threading.Thread(target=lambda: done.append(analyzer.analyse(make_papers(2))))
+    run.start()
+    assert both_waiting.wait(10), waits
+    stopped_at = time.monotonic()
+    analyzer.client.stop_asking()
+    run.join(10)
+    took = time.monotonic() - stopped_at
+    assert not run.is_alive() and took < 5, took  # both waits (~1 minute each) were cut short
+    assert sorted(waits) == [pytest.approx(58.217843437), pytest.approx(61.0)]
+    results, ledger = done[0]
+    assert statuses(results) == [AnalysisStatus.PENDING] * 2
+    assert {a.reason for a in results.values()} == {"offline"}
+    assert server.count() == 1 and ledger.requests == 1  # the 429; nothing sent after the stop
+    assert analyzer.client.limiter.used_today(MODEL) == 1  # the slot given up is not counted
+    rerun = Analyzer(
+        cfg, api_key=KEY, cache_dir=cache_dir, profile=PROFILE, clock=clock, sleep=clock.sleep, now=wall
+    )
+    again, _ = rerun.analyse(make_papers(2))
+    assert statuses(again) == [AnalysisStatus.DONE] * 2 and server.count() == 3
 
 
 # -- 429s ---------------------------------------------------------------------------------------------------
