@@ -372,7 +372,11 @@ class RateLimiter:
             logger.debug("limiter: waiting %.2fs for a %s slot", delay, model)
             if self._on_wait is not None:
                 self._on_wait(model, delay)
-            self._sleep(delay)
+            try:
+                self._sleep(delay)
+            except BaseException:  # Ctrl-C in the waiting thread itself (the main thread, one worker)
+                self._give_back(model, cost, day)
+                raise
             if self._stop.is_set():
                 self._give_back(model, cost, day)
                 raise SlotGivenUp(model)
