@@ -10,6 +10,7 @@ from paper_digest.config import ProfileConfig
 from paper_digest.models import Paper, Source
 from paper_digest.scoring import score_papers, topics
 from paper_digest.scoring.profile import Compiled, add_related
+from paper_digest.scoring.text import tokens
 from paper_digest.scoring.topics import RELATED_SHARE, TOPICS_FILE, parse, shipped
 
 TAXONOMY = parse(
@@ -22,7 +23,7 @@ zh = "图像复原"
 [topic.children]
 "demosaicing|demosaicking" = "去马赛克"
 "super-resolution|SR" = "超分辨率"
-"reflection removal" = "去反射"
+"reflection removal|reflection separation|RR" = "去反射"
 
 [[topic]]
 name = "super-resolution"
@@ -84,6 +85,19 @@ def test_the_profile_own_words_keep_their_weight() -> None:
     assert labels.count(("keyword", "reflection removal")) == 1
     assert ("related", "reflection removal") not in labels
     assert ("related", "video super-resolution") not in labels
+    # the taxonomy's other spellings of a sub-topic the profile names are synonyms, at the profile's weight
+    (own,) = [i for i, c in enumerate(compiled.concepts) if c.label == "reflection removal"]
+    assert compiled.acronyms["RR"] == [own]
+    assert compiled.spelling[(own, tuple(tokens("reflection separation")))] == "reflection separation"
+
+
+def test_a_synonym_matches_at_the_keyword_weight() -> None:
+    profile = ProfileConfig(keywords={"image restoration": 3.0, "reflection removal": 2.0})
+    plain = score_papers([_paper("Reflection Removal in the Wild")], profile)[0]
+    synonym = score_papers([_paper("Reflection Separation in the Wild")], profile)[0]
+    assert synonym.score == plain.score > 0  # the same concept at the same weight
+    (reason,) = synonym.reasons
+    assert reason.kind == "keyword" and "'reflection separation' in title" in reason.detail
 
 
 def test_negative_keywords_bring_no_children() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import ProfileConfig
@@ -45,10 +46,20 @@ class Compiled:
     #: see :func:`ambiguous_senses`
     ambiguous: dict[int, tuple[frozenset[str], tuple[int, ...]]] = field(default_factory=dict)
 
-    def add(self, kind: str, key: str, weight: float, topic: str = "", parent: str = "") -> None:
+    def add(
+        self,
+        kind: str,
+        key: str,
+        weight: float,
+        topic: str = "",
+        parent: str = "",
+        covered: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
         """A concept of every variant of ``key`` (``|``-separated). Description and related concepts skip
-        phrases an earlier concept already has: a profile's own words come first."""
-        variants = [v.strip() for v in key.split("|") if v.strip()]
+        phrases an earlier concept already has (a profile's own words come first), and any variant that
+        contains one of the ``covered`` phrases: that phrase already matches there, and the longer variant
+        would take its hits (the matcher counts the longest phrase at a position) at another weight."""
+        variants = [v.strip() for v in key.split("|") if v.strip() and not _contains_any(tokens(v), covered)]
         if not variants or weight == 0:
             return
         index = len(self.concepts)
@@ -72,6 +83,21 @@ class Compiled:
         if added:
             name = topic or topic_name(variants[0])
             self.concepts.append(Concept(kind, variants[0], weight, name, parent))
+
+    def extend(self, index: int, key: str) -> None:
+        """More spellings of concept ``index`` (a synonym's ``|``-separated variants): the ones no concept has
+        yet match as that concept, at its weight."""
+        for variant in (v.strip() for v in key.split("|")):
+            if is_acronym(variant):
+                if variant not in self.acronyms:
+                    self.acronyms[variant] = [index]
+                    self.spelling[(index, (variant,))] = variant
+                continue
+            phrase = tuple(tokens(variant))
+            if phrase and phrase not in self.seen:
+                self.seen.add(phrase)
+                self.phrases.setdefault(phrase[0], []).append((phrase, index))
+                self.spelling[(index, phrase)] = variant
 
     def finish(self) -> None:
         if self.acronyms:
@@ -113,8 +139,9 @@ def compile_profile(profile: ProfileConfig) -> Compiled:
     for key, weight in sorted(profile.keywords.items()):
         compiled.add("keyword", key, weight)
     weight = DESCRIPTION_WEIGHT if profile.keywords else DESCRIPTION_ONLY_WEIGHT
+    keywords = frozenset(compiled.seen)
     for phrase in description_phrases(profile.description):
-        compiled.add("description", phrase, weight)
+        compiled.add("description", phrase, weight, covered=keywords)
     if profile.related_topics:
         add_related(compiled, shipped())
     for phrase in sorted(set(profile.exclude)):
@@ -130,14 +157,18 @@ def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
     concepts at their share of its weight; the heaviest concepts first, so a phrase two topics share takes the
     larger weight (:mod:`.topics`).
 
-    A sub-topic phrase that contains one of the profile's own phrases ("video super-resolution" for a profile
-    with "super-resolution", "controllable video generation" for a negative "video generation") is left out:
-    the profile's phrase already matches there, and the longer phrase would take its hits at a lower weight
-    (the matcher counts the longest phrase at a position)."""
-    own = set(compiled.seen)
+    A sub-topic the profile names itself is the profile's: one whose variants include or contain one of the
+    profile's own phrases ("video super-resolution" for a profile with "super-resolution", "controllable video
+    generation" for a negative "video generation", "multi-view stereo|MVS" for a profile that says
+    "multi-view stereo" and not "MVS") is left out: the profile's phrase matches there at its own weight, and
+    the longer phrase would take its hits (see :meth:`Compiled.add`)."""
+    own = frozenset(compiled.seen)
     variants: dict[int, list[str]] = {}
-    for (index, _), variant in compiled.spelling.items():
+    own_index: dict[tuple[str, ...], int] = {}
+    for (index, phrase), variant in compiled.spelling.items():
         variants.setdefault(index, []).append(variant)
+        if compiled.concepts[index].kind in ("keyword", "description"):
+            own_index.setdefault(phrase, index)
     parents = sorted(
         (i for i, c in enumerate(compiled.concepts) if c.weight > 0 and c.kind in ("keyword", "description")),
         key=lambda i: -compiled.concepts[i].weight,
@@ -147,14 +178,21 @@ def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
         for variant in variants.get(index, ()):
             for related in taxonomy.related(variant):
                 child = related.child
-                kept = [v for v in child.key.split("|") if not _contains_any(tuple(tokens(v)), own)]
-                if not kept:
+                named = [i for i in map(own_index.get, (tuple(tokens(v)) for v in child.key.split("|"))) if i]
+                if named:  # the profile names this sub-topic itself: its other spellings are synonyms
+                    compiled.extend(named[0], child.key)
+                    continue
+                if any(_contains_any(tokens(v), own) for v in child.key.split("|")):
                     continue
                 name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
-                compiled.add("related", "|".join(kept), concept.weight * related.share, name, concept.label)
+                weight = concept.weight * related.share
+                compiled.add("related", child.key, weight, name, concept.label)
 
 
-def _contains_any(phrase: tuple[str, ...], phrases: set[tuple[str, ...]]) -> bool:
+def _contains_any(phrase: Sequence[str], phrases: frozenset[tuple[str, ...]]) -> bool:
     """Does ``phrase`` contain one of ``phrases`` as a run of its tokens (itself included)?"""
+    if not phrases:
+        return False
+    phrase = tuple(phrase)
     n = len(phrase)
     return any(phrase[i:j] in phrases for i in range(n) for j in range(i + 1, n + 1))
