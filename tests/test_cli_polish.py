@@ -334,3 +334,17 @@ def test_after_ctrl_c_a_question_waiting_for_its_slot_sends_nothing(tmp_path: Pa
     assert client.limiter.used_today("gemini-3.8-flash") == 1  # the slot it gave up is not counted
     later = client.ask(request)
     assert isinstance(later, Pending) and len(sent) == 1
+
+
+def test_check_says_what_the_scorer_reads_from_the_profile(tmp_path: Path) -> None:
+    profile = '[profile]\ndescription = "我做图像复原。"\n[profile.keywords]\n'
+    profile += '"3D reconstruction" = 3\n"NeRF" = 2\n'
+    path = write_config(tmp_path, profile)
+    code, stdout, _ = invoke("check", "--config", str(path))
+    (line,) = [x for x in stdout.splitlines() if x.startswith(("ok   profile", "warn profile"))]
+    assert code == 0 and line.startswith("ok   profile: 2 keywords, 1 description term; related topics add ")
+    assert "3D reconstruction +" in line and "image restoration +" in line
+    empty = write_config(tmp_path, '[llm]\nmodel = "gemini-3.8-flash"\n')
+    code, stdout, _ = invoke("check", "--config", str(empty))
+    assert code == 0
+    assert "warn profile: no keywords and no description terms: every paper scores 0" in stdout
