@@ -15,9 +15,11 @@ Usage::
         # the LLM re-rank of the top 30 with the real Gemini API on the re-rank model (settings from
         # config.example.toml): 2 requests a day of its own quota. Everything is cached in .bench-cache/, so
         # an interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
-    python bench/bench_ranking.py --judgements bench/judgements/blind-llm
+    python bench/bench_ranking.py --judgements bench/judgements/blind-llm [--profile NAME]
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
+    python bench/bench_ranking.py --judge-input DIR --profile NAME
+        # write what a blind judge is shown for a profile (instructions, each day's top papers, shuffled)
     python bench/bench_ranking.py --related    # related topics (the shipped field taxonomy): off, and its
                                                # share and depth around the shipped values, per profile
     python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
@@ -480,14 +482,17 @@ def oracle_table(config: Config, noise: float = ORACLE_NOISE, seeds: int = ORACL
     return 0
 
 
-def judged_table(config: Config, folder: Path) -> int:
-    """NDCG@10 per labelled day when the re-rank's judgements come from files instead of the API.
+def judged_table(config: Config, folder: Path, name: str = "example") -> int:
+    """NDCG@10 per labelled day of profile ``name`` when the re-rank's judgements come from files instead of
+    the API.
 
     ``folder/DATE.json`` holds ``{"judgements": [{"id", "relevance" 0-10, "reason"}, ...]}`` for the day's
     offline top ``scoring.rerank_top``; they go through the re-rank's own blend
     (:func:`paper_digest.analysis.rerank.blend`), so the figure is what the stage would make of that judge."""
     from paper_digest.analysis.rerank import RerankJudgement, blend
 
+    toml, labels = PROFILES[name]
+    config = config.model_copy(update={"profile": load_profile(toml)})
     rows: list[tuple[float, ...]] = []
     stage = semantic.load_scorer(config.profile)
     print(
@@ -498,7 +503,7 @@ def judged_table(config: Config, folder: Path) -> int:
     )
     for day in corpus_days():
         path = folder / f"{day}.json"
-        if not (LABELS / f"{day}.json").exists() or not path.exists():
+        if not (labels / f"{day}.json").exists() or not path.exists():
             continue
         judged = {
             j.id: j
@@ -507,7 +512,7 @@ def judged_table(config: Config, folder: Path) -> int:
                 for item in json.loads(path.read_text(encoding="utf-8"))["judgements"]
             )
         }
-        papers, grades = load_day(day), load_labels(day)
+        papers, grades = load_day(day), load_labels(day, labels)
         lexical = score_papers(papers, config.profile)
         row: list[float] = []
         line = f"{day:<12}"
@@ -535,6 +540,31 @@ def judged_table(config: Config, folder: Path) -> int:
     for label, fn in (("mean", lambda c: sum(c) / len(c)), ("min", min)):
         a, b, c, d = (fn(column) for column in zip(*rows, strict=True))
         print(f"{label:<12}{a:>10.3f}{b:>10.3f}{'':>8}{c:>10.3f}{d:>10.3f}")
+    return 0
+
+
+def judge_input(folder: Path, name: str) -> int:
+    """What a blind judge is shown for profile ``name``: ``instructions.txt`` (the re-rank's system
+    instruction for the profile) and, per labelled day, ``DATE.prompt.txt`` with the union of the lexical and
+    the default ranking's top ``scoring.rerank_top`` in the re-rank prompt's own format, shuffled by a seed
+    from the date (so a judge cannot read the offline order). No label and no score is written."""
+    import random
+
+    from paper_digest.analysis.rerank import build_rerank_prompt, build_rerank_system_instruction
+
+    toml, labels = PROFILES[name]
+    profile = load_profile(toml)
+    top = load_config(ROOT / "config.example.toml", env={}).scoring.rerank_top
+    stage = semantic.load_scorer(profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "instructions.txt").write_text(build_rerank_system_instruction(profile), encoding="utf-8")
+    for day in labelled_days(labels):
+        lexical = score_papers(load_day(day), profile)
+        pool = {**top_unique(lexical, top), **top_unique(stage.adjust(lexical), top)}
+        papers = sorted((s.paper for s in pool.values()), key=lambda p: p.id)
+        random.Random(day).shuffle(papers)
+        (folder / f"{day}.prompt.txt").write_text(build_rerank_prompt(papers), encoding="utf-8")
+        print(f"{day}: {len(papers)} papers")
     return 0
 
 
@@ -606,6 +636,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="the re-rank blend with judgements from files (DIR/DATE.json), e.g. bench/judgements/blind-llm",
     )
     parser.add_argument(
+        "--judge-input",
+        type=Path,
+        metavar="DIR",
+        help="write what a blind judge is shown (instructions, each day's top papers) for --profile into DIR",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="example",
+        help="the profile of --judgements / --judge-input",
+    )
+    parser.add_argument(
         "--oracle",
         action="store_true",
         help="the re-rank's blend with a stand-in judge: the labels within half a grade, on every profile",
@@ -627,8 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.oracle:
         return oracle_table(load_config(ROOT / "config.example.toml", env={}))
+    if args.judge_input:
+        return judge_input(args.judge_input, args.profile)
     if args.judgements:
-        return judged_table(load_config(ROOT / "config.example.toml", env={}), args.judgements)
+        return judged_table(load_config(ROOT / "config.example.toml", env={}), args.judgements, args.profile)
     if args.llm:
         api_key = api_key_from_env()
         if api_key is None:
