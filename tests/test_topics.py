@@ -136,3 +136,15 @@ def test_the_shipped_taxonomy_is_broad_and_well_formed() -> None:
     taxonomy = shipped()
     assert taxonomy.topic("Image Restoration") is not None
     assert taxonomy.related("3D reconstruction")
+
+
+def test_a_chinese_description_works_in_any_field() -> None:
+    """The taxonomy's Chinese names read a Chinese description outside image restoration (the hand-written
+    glossary knows only that field)."""
+    profile = ProfileConfig(description="我做三维重建和新视角合成，也关注思维链推理。")
+    nerf = _paper("Sparse-View Novel View Synthesis with Neural Radiance Fields")
+    chain = _paper("Faithful Chain-of-Thought for Small Language Models", 2)
+    music = _paper("Symbolic Music Generation with Lead Sheets", 3)
+    scored = {s.paper.id: s for s in score_papers([nerf, chain, music], profile)}
+    assert scored[nerf.id].score > 40 and scored[chain.id].score > 20 and scored[music.id].score == 0
+    assert {r.topic for r in scored[nerf.id].reasons} >= {"新视角合成"}

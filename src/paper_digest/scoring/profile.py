@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..config import ProfileConfig
 from .text import author_key, description_phrases, is_acronym, tokens, topic_name
-from .topics import Taxonomy, shipped
+from .topics import Taxonomy, glossary, shipped
 
 #: weight of a description term when the profile also has keywords / when it has none
 DESCRIPTION_WEIGHT = 1.0
@@ -140,7 +140,7 @@ def compile_profile(profile: ProfileConfig) -> Compiled:
         compiled.add("keyword", key, weight)
     weight = DESCRIPTION_WEIGHT if profile.keywords else DESCRIPTION_ONLY_WEIGHT
     keywords = frozenset(compiled.seen)
-    for phrase in description_phrases(profile.description):
+    for phrase in description_phrases(profile.description, glossary()):
         compiled.add("description", phrase, weight, covered=keywords)
     if profile.related_topics:
         add_related(compiled, shipped())

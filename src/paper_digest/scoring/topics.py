@@ -18,10 +18,10 @@ from __future__ import annotations
 import functools
 import logging
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .text import tokens
+from .text import GLOSSARY, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class Taxonomy:
     topics: dict[tuple[str, ...], Topic]
     #: lower-case English phrase (topic names, aliases, every child variant) -> Chinese name
     names: dict[str, str]
+    #: Chinese name -> the English phrase it names (topics first, then sub-topics; the first wins)
+    terms: dict[str, str] = field(default_factory=dict)
 
     def topic(self, phrase: str) -> Topic | None:
         return self.topics.get(tuple(tokens(phrase)))
@@ -93,6 +95,8 @@ def parse(data: dict[str, object]) -> Taxonomy:
     """A taxonomy from the parsed TOML (``[[topic]]`` tables: name, aliases, zh, children = {key: zh})."""
     topics: dict[tuple[str, ...], Topic] = {}
     names: dict[str, str] = {}
+    terms: dict[str, str] = {}
+    child_terms: dict[str, str] = {}
     entries = data.get("topic", [])
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -106,6 +110,8 @@ def parse(data: dict[str, object]) -> Taxonomy:
         zh = entry.get("zh") if isinstance(entry.get("zh"), str) else ""
         topic = Topic(entry["name"], str(zh), children)
         aliases = entry.get("aliases", [])
+        if topic.zh:
+            terms.setdefault(topic.zh, topic.name)
         for phrase in [topic.name, *(a for a in aliases if isinstance(a, str))]:
             key = tuple(tokens(phrase))
             if key and key not in topics:
@@ -113,10 +119,14 @@ def parse(data: dict[str, object]) -> Taxonomy:
             if topic.zh:
                 names.setdefault(phrase.lower(), topic.zh)
         for child in children:
+            if child.zh:
+                child_terms.setdefault(child.zh, child.key.split("|", 1)[0].strip())
             for variant in child.key.split("|"):
                 if child.zh and variant.strip():
                     names.setdefault(variant.strip().lower(), child.zh)
-    return Taxonomy(topics, names)
+    for chinese, english in child_terms.items():
+        terms.setdefault(chinese, english)
+    return Taxonomy(topics, names, terms)
 
 
 @functools.cache
@@ -128,3 +138,15 @@ def shipped() -> Taxonomy:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         logger.warning("related topics are off: %s could not be read (%s)", TOPICS_FILE.name, exc)
         return Taxonomy({}, {})
+
+
+@functools.cache
+def glossary() -> dict[str, tuple[str, ...]]:
+    """Chinese field terms -> English phrases, for reading a Chinese description: the scorer's hand-written
+    :data:`~.text.GLOSSARY`, then every Chinese name of the shipped taxonomy it lacks (三维重建 -> 3D
+    reconstruction, 思维链 -> chain-of-thought), so a description in Chinese works in any field."""
+    merged = dict(GLOSSARY)
+    for chinese, english in shipped().terms.items():
+        if len(chinese) >= 2 and not chinese.isascii():
+            merged.setdefault(chinese, (english,))
+    return merged
