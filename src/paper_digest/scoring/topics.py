@@ -143,10 +143,14 @@ def shipped() -> Taxonomy:
 @functools.cache
 def glossary() -> dict[str, tuple[str, ...]]:
     """Chinese field terms -> English phrases, for reading a Chinese description: the scorer's hand-written
-    :data:`~.text.GLOSSARY`, then every Chinese name of the shipped taxonomy it lacks (三维重建 -> 3D
-    reconstruction, 思维链 -> chain-of-thought), so a description in Chinese works in any field."""
+    :data:`~.text.GLOSSARY`, then the Chinese names of the shipped taxonomy that neither contain nor sit
+    inside one of its terms (三维重建 -> 3D reconstruction, 思维链 -> chain-of-thought), so a description in
+    Chinese works in any field."""
     merged = dict(GLOSSARY)
     for chinese, english in shipped().terms.items():
-        if len(chinese) >= 2 and not chinese.isascii():
-            merged.setdefault(chinese, (english,))
+        if len(chinese) < 2 or chinese.isascii():
+            continue
+        if any(term in chinese or chinese in term for term in GLOSSARY):
+            continue  # the hand-written glossary reads this term's field (退化 is not re-read as 退化建模)
+        merged.setdefault(chinese, (english,))
     return merged
