@@ -15,9 +15,13 @@ Usage::
         # the LLM re-rank of the top 30 with the real Gemini API on the re-rank model (settings from
         # config.example.toml): 2 requests a day of its own quota. Everything is cached in .bench-cache/, so
         # an interrupted or quota-limited run continues where it stopped and a finished one costs nothing.
-    python bench/bench_ranking.py --judgements bench/judgements/blind-llm
+    python bench/bench_ranking.py --judgements bench/judgements/blind-llm [--profile NAME]
         # the re-rank's blend with judgements from files (any judge: a person, another model); see
         # bench/judgements/README.md
+    python bench/bench_ranking.py --judge-input DIR --profile NAME
+        # write what a blind judge is shown for a profile (instructions, each day's top papers, shuffled)
+    python bench/bench_ranking.py --related    # related topics (the shipped field taxonomy): off, and its
+                                               # share and depth around the shipped values, per profile
     python bench/bench_ranking.py --write-background  # recompute the semantic stage's background vector
     python bench/bench_ranking.py --semantic-model minilm  # measure a transformer sentence model
         # against the shipped static word vectors: per profile and day, held-out weights, speed. minilm:
@@ -52,7 +56,7 @@ from typing import Any
 from paper_digest.config import Config, ProfileConfig, api_key_from_env, load_config
 from paper_digest.models import ArxivSignals, HFSignals, Paper, ScoredPaper, Source
 from paper_digest.scoring import score as scoring_constants
-from paper_digest.scoring import score_papers, semantic, top_unique
+from paper_digest.scoring import score_papers, semantic, top_unique, topics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -478,14 +482,17 @@ def oracle_table(config: Config, noise: float = ORACLE_NOISE, seeds: int = ORACL
     return 0
 
 
-def judged_table(config: Config, folder: Path) -> int:
-    """NDCG@10 per labelled day when the re-rank's judgements come from files instead of the API.
+def judged_table(config: Config, folder: Path, name: str = "example") -> int:
+    """NDCG@10 per labelled day of profile ``name`` when the re-rank's judgements come from files instead of
+    the API.
 
     ``folder/DATE.json`` holds ``{"judgements": [{"id", "relevance" 0-10, "reason"}, ...]}`` for the day's
     offline top ``scoring.rerank_top``; they go through the re-rank's own blend
     (:func:`paper_digest.analysis.rerank.blend`), so the figure is what the stage would make of that judge."""
     from paper_digest.analysis.rerank import RerankJudgement, blend
 
+    toml, labels = PROFILES[name]
+    config = config.model_copy(update={"profile": load_profile(toml)})
     rows: list[tuple[float, ...]] = []
     stage = semantic.load_scorer(config.profile)
     print(
@@ -496,7 +503,7 @@ def judged_table(config: Config, folder: Path) -> int:
     )
     for day in corpus_days():
         path = folder / f"{day}.json"
-        if not (LABELS / f"{day}.json").exists() or not path.exists():
+        if not (labels / f"{day}.json").exists() or not path.exists():
             continue
         judged = {
             j.id: j
@@ -505,7 +512,7 @@ def judged_table(config: Config, folder: Path) -> int:
                 for item in json.loads(path.read_text(encoding="utf-8"))["judgements"]
             )
         }
-        papers, grades = load_day(day), load_labels(day)
+        papers, grades = load_day(day), load_labels(day, labels)
         lexical = score_papers(papers, config.profile)
         row: list[float] = []
         line = f"{day:<12}"
@@ -536,10 +543,68 @@ def judged_table(config: Config, folder: Path) -> int:
     return 0
 
 
+def judge_input(folder: Path, name: str) -> int:
+    """What a blind judge is shown for profile ``name``: ``instructions.txt`` (the re-rank's system
+    instruction for the profile) and, per labelled day, ``DATE.prompt.txt`` with the union of the lexical and
+    the default ranking's top ``scoring.rerank_top`` in the re-rank prompt's own format, shuffled by a seed
+    from the date (so a judge cannot read the offline order). No label and no score is written."""
+    import random
+
+    from paper_digest.analysis.rerank import build_rerank_prompt, build_rerank_system_instruction
+
+    toml, labels = PROFILES[name]
+    profile = load_profile(toml)
+    top = load_config(ROOT / "config.example.toml", env={}).scoring.rerank_top
+    stage = semantic.load_scorer(profile)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "instructions.txt").write_text(build_rerank_system_instruction(profile), encoding="utf-8")
+    for day in labelled_days(labels):
+        lexical = score_papers(load_day(day), profile)
+        pool = {**top_unique(lexical, top), **top_unique(stage.adjust(lexical), top)}
+        papers = sorted((s.paper for s in pool.values()), key=lambda p: p.id)
+        random.Random(day).shuffle(papers)
+        (folder / f"{day}.prompt.txt").write_text(build_rerank_prompt(papers), encoding="utf-8")
+        print(f"{day}: {len(papers)} papers")
+    return 0
+
+
 def _summary(columns: Sequence[Sequence[float]]) -> None:
     """The mean and min rows under a per-day table, one value per column."""
     print(f"{'mean':<12}" + "".join(f"{sum(c) / max(len(c), 1):>10.3f}" for c in columns))
     print(f"{'min':<12}" + "".join(f"{min(c, default=0):>10.3f}" for c in columns))
+
+
+#: (share, depth) settings of the related topics compared by ``--related``; (0, 0) is off
+RELATED_GRID = ((0.0, 0), (0.3, 1), (0.5, 1), (0.7, 1), (0.3, 2), (0.5, 2), (0.7, 2))
+
+
+def related_table() -> int:
+    """NDCG@10 mean (worst day) per profile, default ranking and lexical alone, for each related-topics
+    setting of :data:`RELATED_GRID`: what the taxonomy buys, and how much the shipped share and depth
+    matter (they were set before measuring, not chosen on these labels)."""
+    shipped = (topics.RELATED_SHARE, topics.DEPTH)
+    data = {
+        name: [(load_day(day), load_labels(day, folder)) for day in labelled_days(folder)]
+        for name, (_, folder) in PROFILES.items()
+    }
+    profiles = {name: load_profile(toml) for name, (toml, _) in PROFILES.items()}
+    print(f"{'share, depth':<14}" + "".join(f"{n + ' ' + k:>30}" for n in PROFILES for k in ("default",)))
+    try:
+        for share, depth in RELATED_GRID:
+            topics.RELATED_SHARE, topics.DEPTH = share, depth
+            row = []
+            for name, days in data.items():
+                profile = profiles[name].model_copy(update={"related_topics": depth > 0})
+                values = [ndcg_at_k(rank_default(papers, profile), grades) for papers, grades in days]
+                lexical = [ndcg_at_k(rank_scorer(papers, profile), grades) for papers, grades in days]
+                mean, worst = sum(values) / len(values), min(values)
+                row.append(f"{mean:.3f} ({worst:.3f}) lex {sum(lexical) / len(lexical):.3f}")
+            label = "off" if depth == 0 else f"{share}, {depth}" + (" *" if (share, depth) == shipped else "")
+            print(f"{label:<14}" + "".join(f"{cell:>30}" for cell in row))
+    finally:
+        topics.RELATED_SHARE, topics.DEPTH = shipped
+    print("* shipped; each cell: default ranking mean (worst day), lexical scorer alone mean")
+    return 0
 
 
 def _covered(ranked: Sequence[ScoredPaper], kinds: tuple[str, ...], top: int) -> bool:
@@ -553,6 +618,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--pool", metavar="DATE", help="print the labelling pool of one corpus day")
+    parser.add_argument("--related", action="store_true", help="related topics: off and other settings")
     parser.add_argument(
         "--leave-days-out",
         action="store_true",
@@ -568,6 +634,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         metavar="DIR",
         help="the re-rank blend with judgements from files (DIR/DATE.json), e.g. bench/judgements/blind-llm",
+    )
+    parser.add_argument(
+        "--judge-input",
+        type=Path,
+        metavar="DIR",
+        help="write what a blind judge is shown (instructions, each day's top papers) for --profile into DIR",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        default="example",
+        help="the profile of --judgements / --judge-input",
     )
     parser.add_argument(
         "--oracle",
@@ -591,8 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.oracle:
         return oracle_table(load_config(ROOT / "config.example.toml", env={}))
+    if args.judge_input:
+        return judge_input(args.judge_input, args.profile)
     if args.judgements:
-        return judged_table(load_config(ROOT / "config.example.toml", env={}), args.judgements)
+        return judged_table(load_config(ROOT / "config.example.toml", env={}), args.judgements, args.profile)
     if args.llm:
         api_key = api_key_from_env()
         if api_key is None:
@@ -601,6 +681,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return llm_stages(load_config(ROOT / "config.example.toml"), api_key, args.cache_dir)
     if args.write_background:
         return write_background()
+    if args.related:
+        return related_table()
     if args.semantic_model in SENTENCE_MODELS:
         code = sentence_model_tables(args.semantic_model)
         sentence_model_speed(args.semantic_model)

@@ -191,6 +191,11 @@ class FakeGemini:
         self.min_output_tokens = min_output_tokens
         #: real seconds each answer takes (for concurrency tests; keep it small)
         self.latency = latency
+        #: the first ``gather`` requests are answered only once that many are in flight together: a
+        #: concurrency test's proof that the client sends them at once (and, on a thread pool, that it has
+        #: started that many workers before any is done); 0: off
+        self.gather = 0
+        self._gathering: threading.Barrier | None = None
         self.slow_seconds = slow_seconds
         #: re-rank answers: paper id -> relevance 0..10 (ids not listed get default_relevance)
         self.relevance: dict[str, int] = {}
@@ -274,6 +279,12 @@ class FakeGemini:
     def iter_bodies(self) -> Iterator[bytes]:
         with self._lock:
             yield from (r.raw for r in list(self.requests))
+
+    def _gather_barrier(self) -> threading.Barrier:
+        with self._lock:
+            if self._gathering is None:
+                self._gathering = threading.Barrier(self.gather)
+            return self._gathering
 
     # -- answers -------------------------------------------------------------------------------------------
 
@@ -563,6 +574,7 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 at=fake.clock(),
             )
             with fake._lock:
+                index = len(fake.requests)
                 fake.requests.append(request)
                 fake._in_flight += 1
                 fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
@@ -574,6 +586,8 @@ def _make_handler(fake: FakeGemini) -> type[BaseHTTPRequestHandler]:
                 request.status = status
                 fake.statuses[status] += 1
             try:
+                if index < fake.gather:
+                    fake._gather_barrier().wait(timeout=10)
                 if fake.latency:
                     time.sleep(fake.latency)
                 if request.behaviour == "slow":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from paper_digest.analysis.quota import (
     ModelQuota,
     QuotaKind,
     RateLimiter,
+    SlotGivenUp,
     classify_429,
     next_reset,
     quota_day,
@@ -151,6 +153,49 @@ def test_block_after_a_per_minute_429_holds_every_worker(tmp_path: Path) -> None
     lim.block("m", 30.0)
     lim.acquire("m")
     assert clock.sleeps == [pytest.approx(30.0)]
+
+
+def test_a_slot_given_up_leaves_the_days_count(tmp_path: Path) -> None:
+    """The run stops while a request waits for its slot: it is not sent, so not counted (the next run of the
+    day has it); its start stays in the window (the next request waits as if it went, never too little)."""
+    clock = FakeClock()
+    stop = threading.Event()
+
+    def stopped_meanwhile(seconds: float) -> None:
+        stop.set()  # Ctrl-C reached the client during this wait
+        clock.sleep(seconds)
+
+    def one_a_minute(sleep: Callable[[float], None]) -> RateLimiter:
+        quota = ModelQuota(1, 60.0, 20)
+        return RateLimiter(
+            quota_for=lambda model: quota,
+            margin_seconds=0.0,
+            state_dir=tmp_path,
+            clock=clock,
+            sleep=sleep,
+            now=lambda: NOON,
+            stop=stop,
+        )
+
+    lim = one_a_minute(stopped_meanwhile)
+    lim.acquire("m")
+    with pytest.raises(SlotGivenUp):
+        lim.acquire("m")  # waits 60 s for the window's one slot; the stop comes meanwhile
+    assert clock.sleeps == [pytest.approx(60.0)]
+    with pytest.raises(SlotGivenUp):
+        lim.acquire("m")  # no new slot once stopped, and no wait
+    assert len(clock.sleeps) == 1
+    assert lim.used_today("m") == 1
+    assert limiter(tmp_path, clock, NOON).used_today("m") == 1  # as persisted
+    # Ctrl-C raised in the waiting thread itself (one worker: the main thread) gives the slot back too
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    stop.clear()
+    with pytest.raises(KeyboardInterrupt):
+        one_a_minute(interrupted).acquire("m")  # a new run: the window it reads is still full
+    assert limiter(tmp_path, clock, NOON).used_today("m") == 1
 
 
 def test_daily_budget_is_persisted_per_pacific_day(tmp_path: Path) -> None:

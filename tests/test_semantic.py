@@ -205,7 +205,12 @@ def test_paper_view_is_title_and_two_sentences_without_markup() -> None:
 # ----------------------------------------------------------------------------------------------- stage
 
 
-def ranked(papers: list[Paper], profile: ProfileConfig = PLAIN) -> list[ScoredPaper]:
+#: the lexical scorer on the profile's own words only: the taxonomy's related topics would find the deraining
+#: paper by its words (tests/test_topics.py); here the semantic stage must find it by meaning
+OWN_WORDS = PLAIN.model_copy(update={"related_topics": False})
+
+
+def ranked(papers: list[Paper], profile: ProfileConfig = OWN_WORDS) -> list[ScoredPaper]:
     return score_papers(papers, profile)
 
 

@@ -85,10 +85,34 @@ def run_checks(
     ]
     results.append(CheckResult("sources", bool(enabled), ", ".join(enabled) or "every source is disabled"))
     results.extend(_delivery(config, os.environ if env is None else env))
+    results.append(_profile(config))
     results.append(_ratings(config))
     if online:
         results.extend(_online(config, api_key, clock))
     return results
+
+
+def _profile(config: Config) -> CheckResult:
+    """What the scorer reads from ``[profile]``: its keywords, the description's terms, and the sub-topics the
+    field taxonomy adds (the largest first). A profile that gives the scorer nothing is a warning."""
+    from collections import Counter
+
+    from .scoring.profile import compile_profile
+
+    compiled = compile_profile(config.profile)
+    kinds = Counter(c.kind for c in compiled.concepts)
+    if not kinds["keyword"] and not kinds["description"]:
+        message = "no keywords and no description terms: every paper scores 0 (fill in [profile])"
+        return CheckResult("profile", False, message, True)
+    line = f"{counted(kinds['keyword'], 'keyword')}, {counted(kinds['description'], 'description term')}"
+    parents = Counter(c.parent for c in compiled.concepts if c.kind == "related")
+    if parents:
+        top = ", ".join(f"{parent} +{n}" for parent, n in parents.most_common(3))
+        more = "" if len(parents) <= 3 else ", ..."
+        line += f"; related topics add {counted(kinds['related'], 'sub-topic')} ({top}{more})"
+    elif config.profile.related_topics:
+        line += "; no keyword names a topic of the field taxonomy, so no related topics"
+    return CheckResult("profile", True, line)
 
 
 def _ratings(config: Config) -> CheckResult:

@@ -4,6 +4,7 @@ by the caller, so that tests can run a whole day in no real time and on a date o
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,3 +26,26 @@ class Clock:
 
 #: the real clock; only the CLI (``cli/``) hands it out, as the default of a run
 SYSTEM_CLOCK = Clock()
+
+
+def stoppable(sleep: Callable[[float], None], stop: threading.Event) -> Callable[[float], None]:
+    """``sleep`` as a wait that ``stop`` cuts short: it returns at once once ``stop`` is set, before or
+    during the wait (the caller then looks at ``stop``).
+
+    The stop belongs to whoever makes the waits (the LLM client makes one per run), never to the module, so
+    nothing leaks from one run, or one test, to the next. The real sleeper (``time.sleep``) becomes a wait on
+    the event itself (``Event.wait``: the waiting thread wakes the moment the event is set, where a worker
+    thread in ``time.sleep`` would sleep on through Ctrl-C); any other sleeper (a test's fake clock, which
+    takes no real time) is called unless ``stop`` is set already."""
+    if sleep is time.sleep:
+
+        def wait(seconds: float) -> None:
+            stop.wait(max(0.0, seconds))
+
+        return wait
+
+    def fake(seconds: float) -> None:
+        if not stop.is_set():
+            sleep(seconds)
+
+    return fake

@@ -47,7 +47,7 @@ REASON_LIMIT = 140
 ONE_LINE_LIMIT = 160
 TOPICS_SHOWN = 3
 #: the reasons whose topic the one-line column names: the paper's own words matched the profile
-TOPIC_KINDS = frozenset({"keyword", "description"})
+TOPIC_KINDS = frozenset({"keyword", "description", "related"})
 AUTHORS_SHOWN = 3
 
 

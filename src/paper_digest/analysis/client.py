@@ -40,7 +40,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ..clock import SYSTEM_CLOCK
+from ..clock import SYSTEM_CLOCK, stoppable
 from ..config import LLMConfig
 from ..models import LLMLedger
 from ..retry import Try, backoff_seconds, retry_call
@@ -48,7 +48,7 @@ from .gemini import GeminiProvider
 from .outcome import NEXT_MODEL, STOP_ALL, Answer, Kind, Outcome, Pending, Problem, outcome_of
 from .progress import Progress, SilentProgress
 from .provider import CallError, Provider, Question, Reply, Send, judge_reply
-from .quota import DailyQuotaSpent, ModelQuota, RateLimiter, next_reset
+from .quota import DailyQuotaSpent, ModelQuota, RateLimiter, SlotGivenUp, next_reset
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,8 @@ class _Retry(Exception):
 
 class LLMClient:
     """See the module doc. ``clock``/``sleep`` drive the limiter and every wait; ``now`` gives the wall time
-    (the Pacific quota day, the reset time shown in ``timezone``)."""
+    (the Pacific quota day, the reset time shown in ``timezone``). Every wait (a rate-limit slot, a retry's
+    backoff) ends the moment :meth:`stop_asking` is called: the stop is this client's own."""
 
     def __init__(
         self,
@@ -125,7 +126,9 @@ class LLMClient:
         self.progress: Progress = progress or SilentProgress()
         self._api_key = api_key
         self._factory = provider_factory
-        self._sleep = sleep
+        #: set by :meth:`stop_asking` (Ctrl-C): it wakes every wait of this client at once
+        self._stopping = threading.Event()
+        self._sleep = stoppable(sleep, self._stopping)
         self._now = now
         self._zone = zoneinfo.ZoneInfo(timezone)
         self._limiter = RateLimiter(
@@ -135,6 +138,7 @@ class LLMClient:
             sleep=sleep,
             now=now,
             on_wait=lambda model, seconds: self.progress.waiting(seconds),
+            stop=self._stopping,
         )
         self._lock = threading.Lock()
         self._ledger = LLMLedger()
@@ -209,9 +213,12 @@ class LLMClient:
         return outcome_of(_worst(problems))
 
     def stop_asking(self) -> None:
-        """Ctrl-C: no further request in this run, as with ``run --offline`` (cached answers still serve). A
-        question already waiting for a request slot gives up when it gets the slot instead of sending."""
+        """Ctrl-C: no further request in this run, as with ``run --offline`` (cached answers still serve).
+        Thread-safe. A question waiting for its request slot or a retry's backoff wakes at once and gives up
+        without sending (its slot leaves the day's count); a request already sent runs to its answer or its
+        timeout (``llm.timeout_seconds``), and an answer that arrives is cached."""
         self._offline = True
+        self._stopping.set()
 
     def close(self) -> None:
         """The provider's connections closed, and its progress display ended (a stage stopped halfway, by
@@ -313,14 +320,18 @@ class LLMClient:
         model = question.model
         if self._stopped is not None:
             raise CallError(self._stopped.kind)
+        if self._offline:  # stopped (Ctrl-C) during a retry's backoff
+            raise CallError(Kind.OFFLINE)
         try:
             # waits for a slot (requests and tokens per window); raises when the day's budget is spent
             self._limiter.acquire(model, cost, tokens)
         except DailyQuotaSpent:
             raise CallError(Kind.QUOTA_DAY) from None
+        except SlotGivenUp:  # stopped (Ctrl-C) while this question waited for its slot
+            raise CallError(Kind.OFFLINE) from None
         if self._stopped is not None:
             raise CallError(self._stopped.kind)
-        if self._offline:  # stopped while this question waited for its slot (Ctrl-C)
+        if self._offline:  # stopped between the slot and the send
             raise CallError(Kind.OFFLINE)
         with self._lock:
             self._ledger.requests_by_model[model] = self._ledger.requests_by_model.get(model, 0) + 1

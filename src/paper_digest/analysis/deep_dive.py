@@ -161,11 +161,14 @@ def _ask_all(
                 results[paper.id] = one(paper)
         else:
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-                futures = {paper.id: pool.submit(one, paper) for paper in papers}
                 try:
+                    futures = {paper.id: pool.submit(one, paper) for paper in papers}
                     for paper_id, future in futures.items():
                         results[paper_id] = future.result()
-                except BaseException:  # Ctrl-C: the questions not yet asked are not asked
+                except BaseException:
+                    # Ctrl-C (it reaches the main thread, here): the questions not yet asked are not asked,
+                    # and a worker waiting for its slot or a backoff wakes and gives up at once, so that
+                    # leaving the pool (which joins its workers) waits only for requests already sent
                     client.stop_asking()
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise

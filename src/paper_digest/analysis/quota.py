@@ -24,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from ..clock import stoppable
 from ..errors import StoreError
 from ..store import atomic_write_text, read_json
 
@@ -139,6 +140,15 @@ class ModelQuota:
     tokens_per_window: int | None = None
 
 
+class SlotGivenUp(Exception):
+    """Internal: the run stopped (Ctrl-C) while this request waited for its slot; it is not sent, and not
+    counted against the day."""
+
+    def __init__(self, model: str) -> None:
+        super().__init__(model)
+        self.model = model
+
+
 class DailyQuotaSpent(Exception):
     """Internal: no request may be made to this model today (budget used up or a per-day 429 seen)."""
 
@@ -164,6 +174,10 @@ class RateLimiter:
     ``window_seconds`` span, sleeps (with the injected sleep) until that slot, and counts the request against
     today's budget. The reservation is made under the lock but the sleep is not, so concurrent workers queue
     up for successive slots without holding each other up.
+
+    ``stop`` (the run's, see :func:`paper_digest.clock.stoppable`) cuts every such wait short: once it is set,
+    a waiting ``acquire`` gives its slot up (its request leaves the day's count) and raises
+    :class:`SlotGivenUp`, and no new slot is handed out.
     """
 
     def __init__(
@@ -176,12 +190,14 @@ class RateLimiter:
         now: Callable[[], dt.datetime],
         on_wait: Callable[[str, float], None] | None = None,
         margin_seconds: float | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self._quota_for = quota_for
         self._fixed_margin = margin_seconds
         self._dir = state_dir
         self._clock = clock
-        self._sleep = sleep
+        self._stop = stop or threading.Event()
+        self._sleep = stoppable(sleep, self._stop)
         self._now = now
         self._on_wait = on_wait
         self._lock = threading.Lock()
@@ -318,7 +334,8 @@ class RateLimiter:
         GenerateContentInputTokensPerModelPerMinute-FreeTier, 250,000 for the Flash models:
         google-gemini/gemini-cli #13112; Pickle-Pixel/ApplyPilot #42 shows AI Studio's table).
 
-        Raises DailyQuotaSpent when the day's budget has not ``cost`` requests left.
+        Raises DailyQuotaSpent when the day's budget has not ``cost`` requests left, SlotGivenUp when the
+        run's ``stop`` is set before or during the wait.
 
         Every request counts, whatever it is answered with: Google's rate-limits page counts requests per
         project without exempting failed ones (ai.google.dev/gemini-api/docs/rate-limits), and users see
@@ -328,6 +345,8 @@ class RateLimiter:
         per_window = quota.per_window
         cost = max(1, min(cost, per_window))
         with self._lock:
+            if self._stop.is_set():
+                raise SlotGivenUp(model)
             self._refresh_day()
             if model in self._exhausted or self._counts.get(model, 0) + cost > quota.per_day:
                 raise DailyQuotaSpent(model)
@@ -347,9 +366,26 @@ class RateLimiter:
             wall_start = self._now().timestamp() + (start - now)
             self._recent[model] = [*self._recent.get(model, []), *[wall_start] * cost][-per_window:]
             self._save()
+            day = self._day
         delay = start - now
         if delay > 0:
             logger.debug("limiter: waiting %.2fs for a %s slot", delay, model)
             if self._on_wait is not None:
                 self._on_wait(model, delay)
-            self._sleep(delay)
+            try:
+                self._sleep(delay)
+            except BaseException:  # Ctrl-C in the waiting thread itself (the main thread, one worker)
+                self._give_back(model, cost, day)
+                raise
+            if self._stop.is_set():
+                self._give_back(model, cost, day)
+                raise SlotGivenUp(model)
+
+    def _give_back(self, model: str, cost: int, day: dt.date | None) -> None:
+        """A slot not used (the run stopped during its wait): its requests leave the day's count. Its start
+        stays in the window, as if sent: the next requests then wait a little longer, never too little."""
+        with self._lock:
+            if day != self._day:  # the quota day turned during the wait: the old day's count is gone
+                return
+            self._counts[model] = max(0, self._counts.get(model, 0) - cost)
+            self._save()

@@ -73,6 +73,10 @@ class ProfileConfig(_Strict):
     authors: list[str] = Field(default_factory=list)
     #: arXiv ids of papers the researcher loved (used by the similarity stage)
     liked: list[str] = Field(default_factory=list)
+    #: a keyword that names a broad topic ("image restoration", "3D reconstruction") also matches the topic's
+    #: standard sub-topics (demosaicing, multi-view stereo, ...) at half its weight, from the field taxonomy
+    #: shipped with the package (scoring/topics.toml)
+    related_topics: bool = True
     #: extra fields every deep dive's facts block fills in, besides task, data, results, code and venue,
     #: e.g. ["退化类型", "推理速度"]
     fact_fields: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(

@@ -133,7 +133,9 @@ class ScoreReason(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     kind: str = Field(
-        description="keyword | description | author | liked | prior | exclude | semantic | embedding | llm"
+        description=(
+            "keyword | description | related | author | liked | prior | exclude | semantic | embedding | llm"
+        )
     )
     detail: str = Field(description="what matched and where, e.g. 'super-resolution in title'")
     points: float = Field(description="signed contribution on the 0-100 scale (approximate)")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..config import ProfileConfig
 from .text import author_key, description_phrases, is_acronym, tokens, topic_name
+from .topics import Taxonomy, glossary, shipped
 
 #: weight of a description term when the profile also has keywords / when it has none
 DESCRIPTION_WEIGHT = 1.0
@@ -15,11 +17,13 @@ DESCRIPTION_ONLY_WEIGHT = 3.0
 
 @dataclass(frozen=True)
 class Concept:
-    kind: str  # keyword | description | exclude
+    kind: str  # keyword | description | related | exclude
     label: str
     weight: float
     #: the label as a reader names it (Chinese where known), for the digest's one-line column
     topic: str = ""
+    #: for a related concept: the profile phrase whose sub-topic it is
+    parent: str = ""
 
 
 @dataclass
@@ -42,31 +46,58 @@ class Compiled:
     #: see :func:`ambiguous_senses`
     ambiguous: dict[int, tuple[frozenset[str], tuple[int, ...]]] = field(default_factory=dict)
 
-    def add(self, kind: str, key: str, weight: float) -> None:
-        variants = [v.strip() for v in key.split("|") if v.strip()]
+    def add(
+        self,
+        kind: str,
+        key: str,
+        weight: float,
+        topic: str = "",
+        parent: str = "",
+        covered: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
+        """A concept of every variant of ``key`` (``|``-separated). Description and related concepts skip
+        phrases an earlier concept already has (a profile's own words come first), and any variant that
+        contains one of the ``covered`` phrases: that phrase already matches there, and the longer variant
+        would take its hits (the matcher counts the longest phrase at a position) at another weight."""
+        variants = [v.strip() for v in key.split("|") if v.strip() and not _contains_any(tokens(v), covered)]
         if not variants or weight == 0:
             return
         index = len(self.concepts)
         added = False
+        derived = kind in ("description", "related")
         for variant in variants:
             if is_acronym(variant):
-                if kind == "description" and variant in self.acronyms:
+                if derived and variant in self.acronyms:
                     continue
                 self.acronyms.setdefault(variant, []).append(index)
                 self.spelling[(index, (variant,))] = variant
                 added = True
                 continue
             phrase = tuple(tokens(variant))
-            if not phrase or (kind == "description" and phrase in self.seen):
+            if not phrase or (derived and phrase in self.seen):
                 continue
             self.seen.add(phrase)
             self.phrases.setdefault(phrase[0], []).append((phrase, index))
             self.spelling.setdefault((index, phrase), variant)
             added = True
         if added:
-            self.concepts.append(
-                Concept(kind=kind, label=variants[0], weight=weight, topic=topic_name(variants[0]))
-            )
+            name = topic or topic_name(variants[0])
+            self.concepts.append(Concept(kind, variants[0], weight, name, parent))
+
+    def extend(self, index: int, key: str) -> None:
+        """More spellings of concept ``index`` (a synonym's ``|``-separated variants): the ones no concept has
+        yet match as that concept, at its weight."""
+        for variant in (v.strip() for v in key.split("|")):
+            if is_acronym(variant):
+                if variant not in self.acronyms:
+                    self.acronyms[variant] = [index]
+                    self.spelling[(index, (variant,))] = variant
+                continue
+            phrase = tuple(tokens(variant))
+            if phrase and phrase not in self.seen:
+                self.seen.add(phrase)
+                self.phrases.setdefault(phrase[0], []).append((phrase, index))
+                self.spelling[(index, phrase)] = variant
 
     def finish(self) -> None:
         if self.acronyms:
@@ -108,11 +139,60 @@ def compile_profile(profile: ProfileConfig) -> Compiled:
     for key, weight in sorted(profile.keywords.items()):
         compiled.add("keyword", key, weight)
     weight = DESCRIPTION_WEIGHT if profile.keywords else DESCRIPTION_ONLY_WEIGHT
-    for phrase in description_phrases(profile.description):
-        compiled.add("description", phrase, weight)
+    keywords = frozenset(compiled.seen)
+    for phrase in description_phrases(profile.description, glossary()):
+        compiled.add("description", phrase, weight, covered=keywords)
+    if profile.related_topics:
+        add_related(compiled, shipped())
     for phrase in sorted(set(profile.exclude)):
         compiled.add("exclude", phrase, 1.0)
     compiled.authors = {author_key(a): a for a in profile.authors if author_key(a)}
     compiled.surnames = {key.rsplit(" ", 1)[-1] for key in compiled.authors}
     compiled.finish()
     return compiled
+
+
+def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
+    """The sub-topics of every positive profile concept that names a topic of the taxonomy, as ``related``
+    concepts at their share of its weight; the heaviest concepts first, so a phrase two topics share takes the
+    larger weight (:mod:`.topics`).
+
+    A sub-topic the profile names itself is the profile's: one whose variants include or contain one of the
+    profile's own phrases ("video super-resolution" for a profile with "super-resolution", "controllable video
+    generation" for a negative "video generation", "multi-view stereo|MVS" for a profile that says
+    "multi-view stereo" and not "MVS") is left out: the profile's phrase matches there at its own weight, and
+    the longer phrase would take its hits (see :meth:`Compiled.add`)."""
+    own = frozenset(compiled.seen)
+    variants: dict[int, list[str]] = {}
+    own_index: dict[tuple[str, ...], int] = {}
+    for (index, phrase), variant in compiled.spelling.items():
+        variants.setdefault(index, []).append(variant)
+        if compiled.concepts[index].kind in ("keyword", "description"):
+            own_index.setdefault(phrase, index)
+    parents = sorted(
+        (i for i, c in enumerate(compiled.concepts) if c.weight > 0 and c.kind in ("keyword", "description")),
+        key=lambda i: -compiled.concepts[i].weight,
+    )
+    for index in parents:
+        concept = compiled.concepts[index]
+        for variant in variants.get(index, ()):
+            for related in taxonomy.related(variant):
+                child = related.child
+                named = [i for i in map(own_index.get, (tuple(tokens(v)) for v in child.key.split("|"))) if i]
+                if named:  # the profile names this sub-topic itself: its other spellings are synonyms
+                    compiled.extend(named[0], child.key)
+                    continue
+                if any(_contains_any(tokens(v), own) for v in child.key.split("|")):
+                    continue
+                name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
+                weight = concept.weight * related.share
+                compiled.add("related", child.key, weight, name, concept.label)
+
+
+def _contains_any(phrase: Sequence[str], phrases: frozenset[tuple[str, ...]]) -> bool:
+    """Does ``phrase`` contain one of ``phrases`` as a run of its tokens (itself included)?"""
+    if not phrases:
+        return False
+    phrase = tuple(phrase)
+    n = len(phrase)
+    return any(phrase[i:j] in phrases for i in range(n) for j in range(i + 1, n + 1))

@@ -232,6 +232,8 @@ def _score_one(paper: Paper, compiled: Compiled) -> ScoredPaper:
             continue
         raw = concept.weight * _saturate(counts, abstract_len)
         detail = f"'{matched}' in {_where(hits.shown.get(index, counts))}"
+        if concept.parent:
+            detail += f", part of {concept.parent}"
         if index in hits.shared:
             detail += f", half read in the sense of '{compiled.concepts[hits.shared[index]].label}'"
         part = (concept.kind, detail, raw, concept.topic or None)

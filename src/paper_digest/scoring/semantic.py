@@ -57,7 +57,8 @@ import numpy.typing as npt
 from ..config import ProfileConfig
 from ..errors import PaperDigestError
 from ..models import Paper, ScoredPaper, ScoreReason
-from .text import GLOSSARY, split_first_sentence
+from .text import split_first_sentence, translate_terms
+from .topics import glossary
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
@@ -212,16 +213,12 @@ _NON_LATIN = re.compile(r"[^\x00-\x7f]+")
 
 def english_view(description: str) -> str:
     """The description as an English model can read it: Latin-script text kept, Chinese field terms
-    translated through the scorer's glossary (longest first), other non-Latin text dropped."""
+    translated (the scorer's glossary and the field taxonomy's Chinese names, longest first), other non-Latin
+    text dropped."""
     if description.isascii():
         return description
-    found: list[str] = []
-    remaining = description
-    for term in sorted(GLOSSARY, key=lambda t: (-len(t), t)):
-        if term in remaining:
-            found.extend(GLOSSARY[term])
-            remaining = remaining.replace(term, " ")
-    latin = " ".join(_NON_LATIN.sub(" ", remaining).split())
+    found, remaining = translate_terms(description, glossary())
+    latin = " ".join(_NON_LATIN.sub(" ", remaining).replace(" , ", " ").split())
     return ", ".join([*found, latin] if latin else found)
 
 

@@ -229,15 +229,26 @@ def topic_name(label: str) -> str:
     return _TOPICS.get(label.strip().lower(), label.strip())
 
 
-def description_phrases(description: str) -> list[str]:
-    """Terms of a free-text description: glossary translations of Chinese field terms (longest first, so that
-    图像复原 is not also read as 复原), then RAKE-style phrases of the Latin-script text."""
+def translate_terms(
+    description: str, glossary: dict[str, tuple[str, ...]] = GLOSSARY
+) -> tuple[list[str], str]:
+    """The English phrases of the Chinese field terms in a description (longest term first, so that 图像复原
+    is not also read as 复原), and the description with those terms replaced by commas."""
     phrases: list[str] = []
     remaining = description
-    for term in sorted(GLOSSARY, key=lambda t: (-len(t), t)):
+    if description.isascii():
+        return phrases, remaining
+    for term in sorted(glossary, key=lambda t: (-len(t), t)):
         if term in remaining:
-            phrases.extend(GLOSSARY[term])
+            phrases.extend(glossary[term])
             remaining = remaining.replace(term, " , ")
+    return phrases, remaining
+
+
+def description_phrases(description: str, glossary: dict[str, tuple[str, ...]] = GLOSSARY) -> list[str]:
+    """Terms of a free-text description: glossary translations of Chinese field terms
+    (:func:`translate_terms`), then RAKE-style phrases of the Latin-script text."""
+    phrases, remaining = translate_terms(description, glossary)
     latin = re.sub(r"[^\x00-\x7f]+", " , ", remaining)
     for chunk in re.split(r"[,.;:!?()\[\]{}\"/\n]+", latin):
         words: list[str] = []
