@@ -74,7 +74,7 @@ class ProfileConfig(_Strict):
     #: arXiv ids of papers the researcher loved (used by the similarity stage)
     liked: list[str] = Field(default_factory=list)
     #: a keyword that names a broad topic ("image restoration", "3D reconstruction") also matches the topic's
-    #: standard sub-topics (demosaicing, multi-view stereo, ...) at half its weight, from the field taxonomy
+    #: standard sub-topics (reflection removal, multi-view stereo, ...) at half its weight, from the taxonomy
     #: shipped with the package (scoring/topics.toml)
     related_topics: bool = True
     #: extra fields every deep dive's facts block fills in, besides task, data, results, code and venue,
