@@ -121,13 +121,16 @@ def ambiguous_senses(compiled: Compiled) -> dict[int, tuple[frozenset[str], tupl
         for phrase, index in entries
         if compiled.concepts[index].weight > 0 and compiled.concepts[index].kind != "exclude"
     ]
+    # every position of every longer phrase where a shorter one could start and not be at its end
+    starts: dict[str, list[tuple[tuple[str, ...], int, int]]] = {}
+    for longer, b in positive:
+        for i, token in enumerate(longer[:-1]):
+            starts.setdefault(token, []).append((longer, b, i))
     found: dict[int, tuple[set[str], set[int]]] = {}
     for phrase, a in positive:
         n = len(phrase)
-        for longer, b in positive:
-            if b == a or len(longer) <= n:
-                continue
-            if any(longer[i : i + n] == phrase for i in range(len(longer) - n)):  # not at the end
+        for longer, b, i in starts.get(phrase[0], ()):
+            if b != a and i + n < len(longer) and longer[i : i + n] == phrase:
                 spellings, senses = found.setdefault(a, (set(), set()))
                 spellings.add(compiled.spelling[(a, phrase)])
                 senses.add(b)
@@ -178,11 +181,11 @@ def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
         for variant in variants.get(index, ()):
             for related in taxonomy.related(variant):
                 child = related.child
-                named = [i for i in map(own_index.get, (tuple(tokens(v)) for v in child.key.split("|"))) if i]
+                named = [i for i in map(own_index.get, child.phrases) if i]
                 if named:  # the profile names this sub-topic itself: its other spellings are synonyms
                     compiled.extend(named[0], child.key)
                     continue
-                if any(_contains_any(tokens(v), own) for v in child.key.split("|")):
+                if any(_contains_any(phrase, own) for phrase in child.phrases):
                     continue
                 name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
                 weight = concept.weight * related.share

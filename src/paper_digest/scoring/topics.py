@@ -38,6 +38,8 @@ class Child:
     key: str
     #: its Chinese name ("" when the file gives none)
     zh: str
+    #: each variant as stemmed tokens (computed once: a profile is compiled on every scoring call)
+    phrases: tuple[tuple[str, ...], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class Related:
     parent: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Taxonomy:
     #: stemmed tokens of each topic's name and aliases -> the topic
     topics: dict[tuple[str, ...], Topic]
@@ -64,6 +66,8 @@ class Taxonomy:
     names: dict[str, str]
     #: Chinese name -> the English phrase it names (topics first, then sub-topics; the first wins)
     terms: dict[str, str] = field(default_factory=dict)
+    #: (phrase, depth, share) -> :meth:`related`'s answer (the taxonomy never changes once read)
+    _related: dict[tuple[str, int, float], list[Related]] = field(default_factory=dict, repr=False)
 
     def topic(self, phrase: str) -> Topic | None:
         return self.topics.get(tuple(tokens(phrase)))
@@ -72,6 +76,9 @@ class Taxonomy:
         """The children of the topic ``phrase`` names, then their children (:data:`DEPTH` levels), each at
         its share (:data:`RELATED_SHARE` per level), nearest first; a phrase reached twice keeps its nearest
         place. Empty when the phrase names no topic."""
+        memo = (phrase, DEPTH, RELATED_SHARE)
+        if memo in self._related:
+            return self._related[memo]
         found: list[Related] = []
         seen = {tuple(tokens(phrase))}
         level = [(phrase, self.topic(phrase))]
@@ -81,13 +88,14 @@ class Taxonomy:
             below: list[tuple[str, Topic | None]] = []
             for _, topic in level:
                 for child in topic.children if topic is not None else ():
-                    key = tuple(tokens(child.key.split("|", 1)[0]))
+                    key = child.phrases[0] if child.phrases else ()
                     if key in seen:
                         continue
                     seen.add(key)
                     found.append(Related(child, weight, phrase))
                     below.append((child.key, self.topics.get(key)))
             level = below
+        self._related[memo] = found
         return found
 
 
@@ -103,7 +111,7 @@ def parse(data: dict[str, object]) -> Taxonomy:
             continue
         raw_children = entry.get("children", {})
         children = tuple(
-            Child(key, zh if isinstance(zh, str) else "")
+            Child(key, zh if isinstance(zh, str) else "", tuple(tuple(tokens(v)) for v in key.split("|")))
             for key, zh in (raw_children.items() if isinstance(raw_children, dict) else ())
             if any(v.strip() for v in key.split("|"))
         )
