@@ -148,3 +148,15 @@ def test_a_chinese_description_works_in_any_field() -> None:
     scored = {s.paper.id: s for s in score_papers([nerf, chain, music], profile)}
     assert scored[nerf.id].score > 40 and scored[chain.id].score > 20 and scored[music.id].score == 0
     assert {r.topic for r in scored[nerf.id].reasons} >= {"新视角合成"}
+
+
+def test_the_learner_sees_a_sub_topic_match_in_its_parent_column() -> None:
+    """concept_strengths (the learner's lexical features) has one column per concept of the profile itself:
+    twenty ratings cannot fit a hundred sub-topic columns."""
+    from paper_digest.scoring.score import concept_strengths
+
+    profile = ProfileConfig(keywords={"image restoration": 3.0, "diffusion model": 1.0})
+    paper = _paper("Single-Image Reflection Removal with Latent Composition")
+    labels, rows = concept_strengths([paper], profile)
+    assert labels == ["keyword:diffusion model", "keyword:image restoration"]
+    assert rows[0][0] == 0 and rows[0][1] > 0

@@ -297,19 +297,30 @@ def top_unique(ranked: Sequence[ScoredPaper], count: int) -> dict[str, ScoredPap
 
 
 def concept_strengths(papers: Sequence[Paper], profile: ProfileConfig) -> tuple[list[str], list[list[float]]]:
-    """Per paper, how strongly it matches each profile concept: ``weight * saturation`` as the score sums it
-    (before the cross-concept discount; 0 for a concept it does not match). The concepts' labels come first.
+    """Per paper, how strongly it matches each of the profile's own concepts: ``weight * saturation`` as the
+    score sums it (before the cross-concept discount; 0 for a concept it does not match). A related
+    sub-topic's match counts towards the profile concept it came from, so the columns are the profile's own
+    (a dozen keywords do not become a hundred features for twenty ratings). The concepts' labels come first.
     What the learner of :mod:`.learn` reads as its lexical features."""
     compiled = compile_profile(profile)
-    labels = [f"{c.kind}:{c.label}" for c in compiled.concepts]
+    own = [i for i, c in enumerate(compiled.concepts) if c.kind != "related"]
+    column = {index: k for k, index in enumerate(own)}
+    by_label: dict[str, int] = {}
+    for index in own:
+        by_label.setdefault(compiled.concepts[index].label, column[index])
+    for index, concept in enumerate(compiled.concepts):
+        if concept.kind == "related" and concept.parent in by_label:
+            column[index] = by_label[concept.parent]
+    labels = [f"{compiled.concepts[i].kind}:{compiled.concepts[i].label}" for i in own]
     rows: list[list[float]] = []
     for paper in papers:
         hits, abstract_len = _match_paper(paper, compiled)
         row = [0.0] * len(labels)
         for index, counts in hits.counts.items():
+            if index not in column:
+                continue
             concept = compiled.concepts[index]
-            row[index] = (1.0 if concept.kind == "exclude" else concept.weight) * _saturate(
-                counts, abstract_len
-            )
+            weight = 1.0 if concept.kind == "exclude" else concept.weight
+            row[column[index]] += weight * _saturate(counts, abstract_len)
         rows.append(row)
     return labels, rows
