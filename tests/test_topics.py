@@ -160,3 +160,14 @@ def test_the_learner_sees_a_sub_topic_match_in_its_parent_column() -> None:
     labels, rows = concept_strengths([paper], profile)
     assert labels == ["keyword:diffusion model", "keyword:image restoration"]
     assert rows[0][0] == 0 and rows[0][1] > 0
+
+
+def test_a_keyword_is_named_in_chinese_from_the_taxonomy() -> None:
+    """The digest's 涉及 column names a keyword in Chinese when the hand-written glossary does not know it
+    but the field taxonomy does, by any of its spellings; an unknown phrase keeps its own spelling."""
+    from paper_digest.scoring.profile import compile_profile
+
+    profile = ProfileConfig(keywords={"multi-view stereo|MVS": 2, "NeRF": 3, "zebra counting": 1})
+    names = {c.label: c.topic for c in compile_profile(profile).concepts if c.kind == "keyword"}
+    assert names["multi-view stereo"] == "多视图立体" and names["NeRF"] == "神经辐射场"
+    assert names["zebra counting"] == "zebra counting"

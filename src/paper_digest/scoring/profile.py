@@ -81,7 +81,7 @@ class Compiled:
             self.spelling.setdefault((index, phrase), variant)
             added = True
         if added:
-            name = topic or topic_name(variants[0])
+            name = topic or _chinese_name(variants)
             self.concepts.append(Concept(kind, variants[0], weight, name, parent))
 
     def extend(self, index: int, key: str) -> None:
@@ -190,6 +190,17 @@ def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
                 name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
                 weight = concept.weight * related.share
                 compiled.add("related", child.key, weight, name, concept.label)
+
+
+def _chinese_name(variants: Sequence[str]) -> str:
+    """How the digest names a concept: the glossary's or :data:`~.text.TOPIC_NAMES`' Chinese term for its
+    first variant, else the field taxonomy's for any variant ("camera pose" -> 相机位姿), else the first
+    variant as the profile spells it."""
+    first = topic_name(variants[0])
+    if first != variants[0].strip():
+        return first
+    names = shipped().names
+    return next((names[v.lower()] for v in variants if v.lower() in names), first)
 
 
 def _contains_any(phrase: Sequence[str], phrases: frozenset[tuple[str, ...]]) -> bool:
