@@ -588,7 +588,7 @@ def related_table() -> int:
         for name, (_, folder) in PROFILES.items()
     }
     profiles = {name: load_profile(toml) for name, (toml, _) in PROFILES.items()}
-    print(f"{'share, depth':<14}" + "".join(f"{n + ' ' + k:>30}" for n in PROFILES for k in ("default",)))
+    print(f"{'share, depth':<14}" + "".join(f"{name + ' default':>30}" for name in PROFILES))
     try:
         for share, depth in RELATED_GRID:
             topics.RELATED_SHARE, topics.DEPTH = share, depth

@@ -64,22 +64,8 @@ class Compiled:
             return
         index = len(self.concepts)
         added = False
-        derived = kind in ("description", "related")
         for variant in variants:
-            if is_acronym(variant):
-                if derived and variant in self.acronyms:
-                    continue
-                self.acronyms.setdefault(variant, []).append(index)
-                self.spelling[(index, (variant,))] = variant
-                added = True
-                continue
-            phrase = tuple(tokens(variant))
-            if not phrase or (derived and phrase in self.seen):
-                continue
-            self.seen.add(phrase)
-            self.phrases.setdefault(phrase[0], []).append((phrase, index))
-            self.spelling.setdefault((index, phrase), variant)
-            added = True
+            added |= self._spell(index, variant, derived=kind in ("description", "related"))
         if added:
             name = topic or _chinese_name(variants)
             self.concepts.append(Concept(kind, variants[0], weight, name, parent))
@@ -87,17 +73,26 @@ class Compiled:
     def extend(self, index: int, key: str) -> None:
         """More spellings of concept ``index`` (a synonym's ``|``-separated variants): the ones no concept has
         yet match as that concept, at its weight."""
-        for variant in (v.strip() for v in key.split("|")):
-            if is_acronym(variant):
-                if variant not in self.acronyms:
-                    self.acronyms[variant] = [index]
-                    self.spelling[(index, (variant,))] = variant
-                continue
-            phrase = tuple(tokens(variant))
-            if phrase and phrase not in self.seen:
-                self.seen.add(phrase)
-                self.phrases.setdefault(phrase[0], []).append((phrase, index))
-                self.spelling[(index, phrase)] = variant
+        for variant in key.split("|"):
+            self._spell(index, variant.strip(), derived=True)
+
+    def _spell(self, index: int, variant: str, derived: bool) -> bool:
+        """One spelling of concept ``index``: an acronym (matched case-sensitively) or a phrase of stemmed
+        tokens. False when it is empty, or when it is ``derived`` (not the profile's own words) and another
+        concept already has it."""
+        if is_acronym(variant):
+            if derived and variant in self.acronyms:
+                return False
+            self.acronyms.setdefault(variant, []).append(index)
+            self.spelling[(index, (variant,))] = variant
+            return True
+        phrase = tuple(tokens(variant))
+        if not phrase or (derived and phrase in self.seen):
+            return False
+        self.seen.add(phrase)
+        self.phrases.setdefault(phrase[0], []).append((phrase, index))
+        self.spelling.setdefault((index, phrase), variant)
+        return True
 
     def finish(self) -> None:
         if self.acronyms:
@@ -187,9 +182,8 @@ def add_related(compiled: Compiled, taxonomy: Taxonomy) -> None:
                     continue
                 if any(_contains_any(phrase, own) for phrase in child.phrases):
                     continue
-                name = child.zh or taxonomy.names.get(child.key.split("|", 1)[0].lower(), "")
                 weight = concept.weight * related.share
-                compiled.add("related", child.key, weight, name, concept.label)
+                compiled.add("related", child.key, weight, child.zh, concept.label)
 
 
 def _chinese_name(variants: Sequence[str]) -> str:

@@ -9,9 +9,9 @@ again (:data:`DEPTH` levels). A related match explains itself ("'demosaicing' in
 restoration") and shows its Chinese name in the digest.
 
 ``topics.toml`` was written from public taxonomies (Papers with Code's task hierarchy, the arXiv categories,
-conference subject areas; each topic names its sources) by an author who never saw the scorer or the
-benchmark's labels, and covers many fields, so it is field knowledge rather than a fit to one profile. Pure:
-the file is read once per process."""
+conference subject areas; each topic names its sources) by two authors and reviewed by a third, none of whom
+saw the scorer or the benchmark's labels (``docs/taxonomy/``), and covers many fields, so it is field
+knowledge rather than a fit to one profile. Pure: the file is read once per process."""
 
 from __future__ import annotations
 
@@ -51,11 +51,10 @@ class Topic:
 
 @dataclass(frozen=True)
 class Related:
-    """A related concept: the child, its share of the weight, and the profile phrase it came from."""
+    """A related concept: the child and its share of the weight of the profile phrase it came from."""
 
     child: Child
     share: float
-    parent: str
 
 
 @dataclass(frozen=True, eq=False)
@@ -92,7 +91,7 @@ class Taxonomy:
                     if key in seen:
                         continue
                     seen.add(key)
-                    found.append(Related(child, weight, phrase))
+                    found.append(Related(child, weight))
                     below.append((child.key, self.topics.get(key)))
             level = below
         self._related[memo] = found
